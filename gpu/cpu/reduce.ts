@@ -1,0 +1,34 @@
+/** CPU twin of gpu/shaders/reduce.wgsl. */
+
+import type { ReduceOp, Storage } from "../backend.ts";
+import { sizeOf } from "../backend.ts";
+import { f32, wrap } from "./storage.ts";
+import { forEachStrided } from "./strided.ts";
+import { reducePlan } from "../reduce-plan.ts";
+
+export function reduce(
+  op: ReduceOp,
+  x: Storage,
+  shape: readonly number[],
+  axes: readonly number[],
+): Storage {
+  const src = f32(x);
+  const plan = reducePlan(shape, axes);
+  const out = new Float32Array(sizeOf(plan.keptShape));
+  const init = op === "sum" ? 0 : op === "max" ? -Infinity : Infinity;
+  const reducedView = { shape: plan.reducedShape, strides: plan.reducedStrides, offset: 0 };
+  let i = 0;
+  forEachStrided(
+    plan.keptShape,
+    [{ shape: plan.keptShape, strides: plan.keptStrides, offset: 0 }],
+    (base) => {
+      let acc = init;
+      forEachStrided(plan.reducedShape, [{ ...reducedView, offset: base }], (o) => {
+        const v = src[o];
+        acc = op === "sum" ? acc + v : op === "max" ? (v > acc ? v : acc) : (v < acc ? v : acc);
+      });
+      out[i++] = acc;
+    },
+  );
+  return wrap(out);
+}

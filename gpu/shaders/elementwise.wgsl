@@ -1,0 +1,138 @@
+//! common
+// Element-wise ops. Views are described by up to 8 dims packed in vec4 pairs; strides are
+// signed so a view can broadcast (0) or flip (negative).
+const MAX_RANK: u32 = 8u;
+
+fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
+  return v[d / 4u][d % 4u];
+}
+
+fn sigmoidf(x: f32) -> f32 {
+  if (x >= 0.0) {
+    return 1.0 / (1.0 + exp(-x));
+  }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+
+fn tanhf(x: f32) -> f32 {
+  let c = clamp(x, -15.0, 15.0);
+  let e = exp(2.0 * c);
+  return (e - 1.0) / (e + 1.0);
+}
+
+fn powf(x: f32, p: f32) -> f32 {
+  if (x >= 0.0) {
+    return pow(x, p);
+  }
+  // Negative bases are defined for integral exponents, as in C and PyTorch.
+  if (p != floor(p)) {
+    return bitcast<f32>(0x7fc00000u);
+  }
+  let m = pow(-x, p);
+  return select(m, -m, (i32(p) & 1) == 1);
+}
+
+fn signf(x: f32) -> f32 {
+  return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
+}
+
+//! kernel unary
+struct Params { n: u32, p: f32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  let x = X[i];
+  let p = P.p;
+  Y[i] = {{EXPR}};
+}
+
+//! kernel binary
+struct Params {
+  n: u32, rank: u32, offA: i32, offB: i32,
+  shape: array<vec4<i32>, 2>,
+  strideA: array<vec4<i32>, 2>,
+  strideB: array<vec4<i32>, 2>,
+}
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  var rest = i32(i);
+  var ia = P.offA;
+  var ib = P.offB;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let size = dimOf(P.shape, u32(d));
+    let idx = rest % size;
+    rest = rest / size;
+    ia += idx * dimOf(P.strideA, u32(d));
+    ib += idx * dimOf(P.strideB, u32(d));
+  }
+  let a = A[ia];
+  let b = B[ib];
+  Y[i] = {{EXPR}};
+}
+
+//! kernel axpby
+struct Params { n: u32, a: f32, b: f32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Z: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  Y[i] = P.a * X[i] + P.b * Z[i];
+}
+
+//! kernel cast
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<{{FROM}}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<{{TO}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  Y[i] = {{TO}}(X[i]);
+}
+
+//! kernel fill
+struct Params { n: u32, value: f32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read_write> Y: array<{{T}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  Y[i] = {{T}}(P.value);
+}

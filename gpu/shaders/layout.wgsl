@@ -1,0 +1,52 @@
+//! common
+// Strided copies: one kernel reads any view (permute, slice, flip, broadcast) densely, the other
+// writes a dense tensor into a view of another (concat, slice assignment).
+fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
+  return v[d / 4u][d % 4u];
+}
+
+//! kernel gather
+struct Params { n: u32, rank: u32, offset: i32, pad: u32, shape: array<vec4<i32>, 2>, stride: array<vec4<i32>, 2> }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<{{T}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  var rest = i32(i);
+  var o = P.offset;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let size = dimOf(P.shape, u32(d));
+    o += (rest % size) * dimOf(P.stride, u32(d));
+    rest = rest / size;
+  }
+  Y[i] = X[o];
+}
+
+//! kernel scatter
+struct Params { n: u32, rank: u32, offset: i32, pad: u32, shape: array<vec4<i32>, 2>, stride: array<vec4<i32>, 2> }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> Y: array<{{T}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  var rest = i32(i);
+  var o = P.offset;
+  for (var d = i32(P.rank) - 1; d >= 0; d--) {
+    let size = dimOf(P.shape, u32(d));
+    o += (rest % size) * dimOf(P.stride, u32(d));
+    rest = rest / size;
+  }
+  Y[o] = X[i];
+}

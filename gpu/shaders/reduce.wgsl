@@ -1,0 +1,90 @@
+//! common
+// Reductions over any set of axes: each output owns a strided walk over the reduced elements.
+// Small reductions use one thread per output; large ones one workgroup per output with a
+// shared-memory tree.
+fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
+  return v[d / 4u][d % 4u];
+}
+
+struct Params {
+  outputs: u32, keptRank: u32, reducedRank: u32, reducedSize: u32,
+  keptShape: array<vec4<i32>, 2>, keptStride: array<vec4<i32>, 2>,
+  redShape: array<vec4<i32>, 2>, redStride: array<vec4<i32>, 2>,
+}
+
+fn baseOffset(p: Params, out: u32) -> i32 {
+  var rest = i32(out);
+  var o = 0;
+  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
+    let size = dimOf(p.keptShape, u32(d));
+    o += (rest % size) * dimOf(p.keptStride, u32(d));
+    rest = rest / size;
+  }
+  return o;
+}
+
+fn reducedOffset(p: Params, r: u32) -> i32 {
+  var rest = i32(r);
+  var o = 0;
+  for (var d = i32(p.reducedRank) - 1; d >= 0; d--) {
+    let size = dimOf(p.redShape, u32(d));
+    o += (rest % size) * dimOf(p.redStride, u32(d));
+    rest = rest / size;
+  }
+  return o;
+}
+
+fn combine(acc: f32, v: f32) -> f32 {
+  return {{COMBINE}};
+}
+
+//! kernel perThread
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.outputs) {
+    return;
+  }
+  let base = baseOffset(P, i);
+  var acc: f32 = {{INIT}};
+  for (var r = 0u; r < P.reducedSize; r++) {
+    acc = combine(acc, X[base + reducedOffset(P, r)]);
+  }
+  Y[i] = acc;
+}
+
+//! kernel perWorkgroup
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> partial: array<f32, {{WG_SIZE}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let out = wid.y * nwg.x + wid.x;
+  let valid = out < P.outputs;
+  var acc: f32 = {{INIT}};
+  if (valid) {
+    let base = baseOffset(P, out);
+    for (var r = lid; r < P.reducedSize; r += {{WG_SIZE}}u) {
+      acc = combine(acc, X[base + reducedOffset(P, r)]);
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] = combine(partial[lid], partial[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && valid) {
+    Y[out] = partial[0];
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * The WebGPU runtime: one device, a buffer pool, a pipeline cache, command batching and
+ * readback. A kernel is data (`Kernel`); `run` is the single place that caches, binds,
+ * batches and dispatches it, so op families never touch the WebGPU API.
+ */
+
+import type { DType, Storage, TypedArray } from "../backend.ts";
+import { BufferPool } from "./buffer-pool.ts";
+import { kernelSource } from "./shader-source.ts";
+
+/** A GPU tensor's memory: a pooled buffer that may be larger than the tensor. */
+export class GpuStorage implements Storage {
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly length: number,
+    readonly dtype: DType,
+  ) {}
+  freed = false;
+  get byteLength(): number {
+    return this.length * 4;
+  }
+}
+
+/** One uniform field, written in declaration order into the kernel's `Params` struct. */
+export type ParamValue = { u32: number } | { i32: number } | { f32: number };
+
+/** A kernel as data: which WGSL section, how it is specialised, dispatched and bound. */
+export interface Kernel {
+  family: string;
+  entry: string;
+  defines?: Record<string, string | number>;
+  workgroupSize: readonly [number, number, number];
+  dispatch: readonly [number, number, number];
+  params: readonly ParamValue[];
+  inputs: readonly GpuStorage[];
+  outputs: readonly GpuStorage[];
+}
+
+const PARAM_SLOT = 256;
+const MAX_BATCH = 256;
+const MAX_GROUPS = 65535;
+
+export interface AdapterReport {
+  description: string;
+  vendor: string;
+  isSoftware: boolean;
+}
+
+export class GpuRuntime {
+  readonly pool: BufferPool;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #layouts = new Map<string, GPUBindGroupLayout>();
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #pending = 0;
+  #paramBytes = new ArrayBuffer(PARAM_SLOT * MAX_BATCH);
+  #paramBuffer: GPUBuffer;
+  #deferredRelease: GPUBuffer[] = [];
+  dispatchCount = 0;
+
+  constructor(readonly device: GPUDevice, readonly adapter: AdapterReport, maxBufferSize: number) {
+    this.pool = new BufferPool(device, maxBufferSize);
+    this.#paramBuffer = device.createBuffer({
+      size: PARAM_SLOT * MAX_BATCH,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  alloc(length: number, dtype: DType): GpuStorage {
+    return new GpuStorage(this.pool.acquire(Math.max(length, 1) * 4), length, dtype);
+  }
+
+  /** Frees a buffer once the commands already queued no longer read it. */
+  release(s: GpuStorage): void {
+    if (s.freed) throw new Error("GPU storage freed twice");
+    s.freed = true;
+    if (this.#pending > 0) this.#deferredRelease.push(s.buffer);
+    else this.pool.release(s.buffer);
+  }
+
+  upload(data: TypedArray): GpuStorage {
+    const dtype: DType = data instanceof Int32Array ? "i32" : "f32";
+    const s = this.alloc(data.length, dtype);
+    this.write(s, data);
+    return s;
+  }
+
+  /** Queue writes land before any later submit, so queued kernels must be submitted first. */
+  write(s: GpuStorage, data: TypedArray): void {
+    this.flush();
+    if (data.length > 0) {
+      this.device.queue.writeBuffer(s.buffer, 0, data as Float32Array<ArrayBuffer>);
+    }
+  }
+
+  /** Splits `groups` workgroups over x and y when it exceeds the 65,535 per-dimension limit. */
+  static grid(groups: number): [number, number, number] {
+    if (groups <= MAX_GROUPS) return [Math.max(groups, 1), 1, 1];
+    const y = Math.ceil(groups / MAX_GROUPS);
+    return [Math.ceil(groups / y), y, 1];
+  }
+
+  #layout(inputs: number, outputs: number): GPUBindGroupLayout {
+    const key = `${inputs}:${outputs}`;
+    let layout = this.#layouts.get(key);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [{
+        binding: 0,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: "uniform" },
+      }];
+      for (let i = 0; i < inputs + outputs; i++) {
+        entries.push({
+          binding: i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: i < inputs ? "read-only-storage" : "storage" },
+        });
+      }
+      layout = this.device.createBindGroupLayout({ entries });
+      this.#layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  #pipeline(k: Kernel): GPUComputePipeline {
+    const [x, y, z] = k.workgroupSize;
+    const defines = { ...k.defines, WG_X: x, WG_Y: y, WG_Z: z, WG_SIZE: x * y * z };
+    const key = `${k.family}.${k.entry}|${k.inputs.length}|${k.outputs.length}|${
+      JSON.stringify(defines)
+    }`;
+    let pipeline = this.#pipelines.get(key);
+    if (!pipeline) {
+      const code = kernelSource(k.family, k.entry, defines);
+      const module = this.device.createShaderModule({ code, label: `${k.family}.${k.entry}` });
+      pipeline = this.device.createComputePipeline({
+        label: `${k.family}.${k.entry}`,
+        layout: this.device.createPipelineLayout({
+          bindGroupLayouts: [this.#layout(k.inputs.length, k.outputs.length)],
+        }),
+        compute: { module, entryPoint: "main" },
+      });
+      this.#pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** Encodes one dispatch into the current batch; submits every MAX_BATCH dispatches. */
+  run(k: Kernel): void {
+    for (const s of [...k.inputs, ...k.outputs]) {
+      if (s.freed) throw new Error(`${k.family}.${k.entry}: a bound buffer was already freed`);
+    }
+    if (k.dispatch.some((d) => d > MAX_GROUPS)) {
+      throw new Error(`${k.family}.${k.entry}: dispatch ${k.dispatch} exceeds 65535`);
+    }
+    if (k.dispatch.some((d) => d === 0)) return;
+    const pipeline = this.#pipeline(k);
+    const slot = this.#pending;
+    const view = new DataView(this.#paramBytes, slot * PARAM_SLOT, PARAM_SLOT);
+    if (k.params.length * 4 > PARAM_SLOT) {
+      throw new Error(`${k.family}.${k.entry}: too many params`);
+    }
+    k.params.forEach((p, i) => {
+      if ("u32" in p) view.setUint32(i * 4, p.u32, true);
+      else if ("i32" in p) view.setInt32(i * 4, p.i32, true);
+      else view.setFloat32(i * 4, p.f32, true);
+    });
+    const entries: GPUBindGroupEntry[] = [{
+      binding: 0,
+      resource: { buffer: this.#paramBuffer, offset: slot * PARAM_SLOT, size: PARAM_SLOT },
+    }];
+    [...k.inputs, ...k.outputs].forEach((s, i) =>
+      entries.push({
+        binding: i + 1,
+        resource: { buffer: s.buffer, offset: 0, size: Math.max(s.byteLength, 4) },
+      })
+    );
+    const bindGroup = this.device.createBindGroup({
+      layout: this.#layout(k.inputs.length, k.outputs.length),
+      entries,
+    });
+    if (!this.#encoder) this.#encoder = this.device.createCommandEncoder();
+    if (!this.#pass) this.#pass = this.#encoder.beginComputePass();
+    this.#pass.setPipeline(pipeline);
+    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.dispatchWorkgroups(k.dispatch[0], k.dispatch[1], k.dispatch[2]);
+    this.#pending++;
+    this.dispatchCount++;
+    if (this.#pending >= MAX_BATCH) this.flush();
+  }
+
+  /** Records a buffer copy in the current batch (readback staging, concat). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (!this.#encoder) this.#encoder = this.device.createCommandEncoder();
+    if (this.#pass) {
+      this.#pass.end();
+      this.#pass = null;
+    }
+    this.#encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.#pending++;
+  }
+
+  flush(): void {
+    if (!this.#encoder) return;
+    if (this.#pass) this.#pass.end();
+    this.device.queue.writeBuffer(
+      this.#paramBuffer,
+      0,
+      this.#paramBytes,
+      0,
+      PARAM_SLOT * MAX_BATCH,
+    );
+    this.device.queue.submit([this.#encoder.finish()]);
+    this.#encoder = null;
+    this.#pass = null;
+    this.#pending = 0;
+    for (const b of this.#deferredRelease) this.pool.release(b);
+    this.#deferredRelease = [];
+  }
+
+  /** Reads several storages with one staging buffer and one map: one GPU stall in all. */
+  async readMany(list: readonly GpuStorage[]): Promise<TypedArray[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of list) {
+      if (s.freed) throw new Error("cannot read a freed GPU storage");
+      offsets.push(total);
+      total += Math.ceil(s.byteLength / 4) * 4;
+    }
+    if (total === 0) {
+      return list.map((s) => s.dtype === "i32" ? new Int32Array(0) : new Float32Array(0));
+    }
+    const staging = this.device.createBuffer({
+      size: total,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    list.forEach((s, i) => {
+      if (s.byteLength > 0) this.copy(s.buffer, 0, staging, offsets[i], s.byteLength);
+    });
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    return list.map((s, i) =>
+      s.dtype === "i32"
+        ? new Int32Array(bytes, offsets[i], s.length)
+        : new Float32Array(bytes, offsets[i], s.length)
+    );
+  }
+}
+
+/** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
+export class NoAdapterError extends Error {}
+
+/** Asks for the adapter's real limits: the defaults (128 MiB storage binding) are too small. */
+export async function createGpuRuntime(): Promise<GpuRuntime> {
+  if (!("gpu" in navigator) || !navigator.gpu) {
+    throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) {
+    throw new NoAdapterError(
+      "no WebGPU adapter found: install a GPU driver with Vulkan support, or Mesa's software " +
+        "adapter (Debian package mesa-vulkan-drivers), or use --backend cpu",
+    );
+  }
+  const limits = adapter.limits;
+  const num = (v: number | bigint) => Number(v);
+  const required: Record<string, number> = {
+    maxBufferSize: num(limits.maxBufferSize),
+    maxStorageBufferBindingSize: num(limits.maxStorageBufferBindingSize),
+    maxComputeWorkgroupStorageSize: num(limits.maxComputeWorkgroupStorageSize),
+    maxComputeInvocationsPerWorkgroup: num(limits.maxComputeInvocationsPerWorkgroup),
+    maxComputeWorkgroupSizeX: num(limits.maxComputeWorkgroupSizeX),
+    maxComputeWorkgroupSizeY: num(limits.maxComputeWorkgroupSizeY),
+    maxStorageBuffersPerShaderStage: num(limits.maxStorageBuffersPerShaderStage),
+  };
+  const device = await adapter.requestDevice({ requiredLimits: required });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+  });
+  const info = adapter.info;
+  const report: AdapterReport = {
+    description: info.description || info.device || "unknown adapter",
+    vendor: info.vendor || "unknown vendor",
+    isSoftware: info.isFallbackAdapter === true ||
+      /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? ""),
+  };
+  const maxBuffer = Math.min(required.maxBufferSize, required.maxStorageBufferBindingSize);
+  return new GpuRuntime(device, report, maxBuffer);
+}
