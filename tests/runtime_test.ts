@@ -68,3 +68,34 @@ Deno.test("WebGPU: 2-D grids, batching and the pool's live bytes stay constant",
   assertEqual(gpu.memory().liveBytes, before, "live bytes after 600 tidy steps");
   x.dispose();
 });
+
+Deno.test("WebGPU: a WGSL compile error surfaces at the next read, naming the kernel", async () => {
+  const gpu = await gpuOrNull();
+  if (!gpu) return;
+  const { WebGpuBackend } = await import("../gpu/webgpu/backend.ts");
+  const rt = (gpu as InstanceType<typeof WebGpuBackend>).rt;
+  const x = rt.upload(new Float32Array([1, 2]));
+  const y = rt.alloc(2, "f32");
+  rt.run({
+    family: "elementwise",
+    entry: "unary",
+    defines: { EXPR: "not_a_function(x)" },
+    workgroupSize: [64, 1, 1],
+    dispatch: [1, 1, 1],
+    params: [{ u32: 2 }, { f32: 0 }],
+    inputs: [x],
+    outputs: [y],
+  });
+  let message = "";
+  try {
+    await rt.readMany([y]);
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  rt.release(x);
+  rt.release(y);
+  if (!/elementwise\.wgsl kernel unary/.test(message)) {
+    throw new Error(`expected a compile error naming the kernel, got "${message}"`);
+  }
+  await rt.checkErrors();
+});

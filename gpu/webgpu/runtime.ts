@@ -56,6 +56,9 @@ export class GpuRuntime {
   #paramBytes = new ArrayBuffer(PARAM_SLOT * MAX_BATCH);
   #paramBuffer: GPUBuffer;
   #deferredRelease: GPUBuffer[] = [];
+  /** WebGPU reports shader and validation errors asynchronously; they surface at the next read. */
+  #errors: string[] = [];
+  #pendingChecks: Promise<void>[] = [];
   dispatchCount = 0;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterReport, maxBufferSize: number) {
@@ -63,6 +66,9 @@ export class GpuRuntime {
     this.#paramBuffer = device.createBuffer({
       size: PARAM_SLOT * MAX_BATCH,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.addEventListener("uncapturederror", (event) => {
+      this.#errors.push((event as GPUUncapturedErrorEvent).error.message);
     });
   }
 
@@ -131,7 +137,9 @@ export class GpuRuntime {
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
       const code = kernelSource(k.family, k.entry, defines);
-      const module = this.device.createShaderModule({ code, label: `${k.family}.${k.entry}` });
+      const label = `${k.family}.${k.entry}`;
+      this.device.pushErrorScope("validation");
+      const module = this.device.createShaderModule({ code, label });
       pipeline = this.device.createComputePipeline({
         label: `${k.family}.${k.entry}`,
         layout: this.device.createPipelineLayout({
@@ -139,6 +147,13 @@ export class GpuRuntime {
         }),
         compute: { module, entryPoint: "main" },
       });
+      this.#pendingChecks.push(
+        this.device.popErrorScope().then((error) => {
+          if (error) {
+            this.#errors.push(`gpu/shaders/${k.family}.wgsl kernel ${k.entry}: ${error.message}`);
+          }
+        }),
+      );
       this.#pipelines.set(key, pipeline);
     }
     return pipeline;
@@ -217,6 +232,18 @@ export class GpuRuntime {
     this.#deferredRelease = [];
   }
 
+  /** Throws the shader or validation errors WebGPU reported since the last check. */
+  async checkErrors(): Promise<void> {
+    const checks = this.#pendingChecks;
+    this.#pendingChecks = [];
+    await Promise.all(checks);
+    if (this.#errors.length > 0) {
+      const errors = this.#errors;
+      this.#errors = [];
+      throw new Error(`WebGPU reported ${errors.length} error(s):\n${errors.join("\n")}`);
+    }
+  }
+
   /** Reads several storages with one staging buffer and one map: one GPU stall in all. */
   async readMany(list: readonly GpuStorage[]): Promise<TypedArray[]> {
     const offsets: number[] = [];
@@ -241,6 +268,7 @@ export class GpuRuntime {
     const bytes = staging.getMappedRange().slice(0);
     staging.unmap();
     staging.destroy();
+    await this.checkErrors();
     return list.map((s, i) =>
       s.dtype === "i32"
         ? new Int32Array(bytes, offsets[i], s.length)

@@ -1,0 +1,113 @@
+/**
+ * CPU twins of gpu/shaders/batchnorm.wgsl. Sums run in float64 (the GPU's workgroup tree keeps
+ * f32 partials short), so the twin is the more exact reference of the two.
+ */
+
+import type { BatchNormShape, Storage } from "../backend.ts";
+import { f32, wrap } from "./storage.ts";
+
+function checkLengths(label: string, x: Storage, s: BatchNormShape, perChannel: Storage[]): void {
+  if (x.length !== s.n * s.c * s.spatial) {
+    throw new Error(
+      `${label}: input of ${x.length} elements is not [${s.n}, ${s.c}, ${s.spatial}]`,
+    );
+  }
+  for (const p of perChannel) {
+    if (p.length !== s.c) {
+      throw new Error(`${label}: per-channel tensor of ${p.length} elements for ${s.c} channels`);
+    }
+  }
+}
+
+/** Calls `fn(index)` for every element of channel `ch`. */
+function forChannel(s: BatchNormShape, ch: number, fn: (i: number) => void): void {
+  for (let n = 0; n < s.n; n++) {
+    const base = (n * s.c + ch) * s.spatial;
+    for (let k = 0; k < s.spatial; k++) fn(base + k);
+  }
+}
+
+export function batchNormStats(
+  x: Storage,
+  s: BatchNormShape,
+): { mean: Storage; variance: Storage } {
+  checkLengths("batchNormStats", x, s, []);
+  const xs = f32(x);
+  const count = s.n * s.spatial;
+  const mean = new Float32Array(s.c);
+  const variance = new Float32Array(s.c);
+  for (let ch = 0; ch < s.c; ch++) {
+    let acc = 0;
+    forChannel(s, ch, (i) => (acc += xs[i]));
+    const m = acc / count;
+    let sq = 0;
+    forChannel(s, ch, (i) => (sq += (xs[i] - m) * (xs[i] - m)));
+    mean[ch] = m;
+    variance[ch] = sq / count;
+  }
+  return { mean: wrap(mean), variance: wrap(variance) };
+}
+
+export function batchNormApply(
+  x: Storage,
+  mean: Storage,
+  variance: Storage,
+  gamma: Storage,
+  beta: Storage,
+  eps: number,
+  s: BatchNormShape,
+): Storage {
+  checkLengths("batchNormApply", x, s, [mean, variance, gamma, beta]);
+  const [xs, ms, vs, gs, bs] = [x, mean, variance, gamma, beta].map(f32);
+  const out = new Float32Array(xs.length);
+  for (let ch = 0; ch < s.c; ch++) {
+    const invStd = 1 / Math.sqrt(vs[ch] + eps);
+    forChannel(s, ch, (i) => (out[i] = (xs[i] - ms[ch]) * invStd * gs[ch] + bs[ch]));
+  }
+  return wrap(out);
+}
+
+export function batchNormBackward(
+  x: Storage,
+  gy: Storage,
+  mean: Storage,
+  variance: Storage,
+  gamma: Storage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: Storage; gGamma: Storage; gBeta: Storage } {
+  checkLengths("batchNormBackward", x, s, [mean, variance, gamma]);
+  if (gy.length !== x.length) {
+    throw new Error(`batchNormBackward: gradient of ${gy.length} elements`);
+  }
+  const [xs, gys, ms, vs, gs] = [x, gy, mean, variance, gamma].map(f32);
+  const count = s.n * s.spatial;
+  const gx = new Float32Array(xs.length);
+  const gGamma = new Float32Array(s.c);
+  const gBeta = new Float32Array(s.c);
+  for (let ch = 0; ch < s.c; ch++) {
+    const invStd = 1 / Math.sqrt(vs[ch] + eps);
+    let sumGy = 0;
+    let sumGyXhat = 0;
+    forChannel(s, ch, (i) => {
+      sumGy += gys[i];
+      sumGyXhat += gys[i] * (xs[i] - ms[ch]) * invStd;
+    });
+    gGamma[ch] = sumGyXhat;
+    gBeta[ch] = sumGy;
+    const k = gs[ch] * invStd;
+    if (batchStats) {
+      // d/dx of gamma * xhat with xhat's mean and variance taken over the same batch.
+      const meanGy = sumGy / count;
+      const meanGyXhat = sumGyXhat / count;
+      forChannel(s, ch, (i) => {
+        const xhat = (xs[i] - ms[ch]) * invStd;
+        gx[i] = k * (gys[i] - meanGy - xhat * meanGyXhat);
+      });
+    } else {
+      forChannel(s, ch, (i) => (gx[i] = k * gys[i]));
+    }
+  }
+  return { gx: wrap(gx), gGamma: wrap(gGamma), gBeta: wrap(gBeta) };
+}

@@ -1,0 +1,157 @@
+//! common
+// Batch norm over an input viewed as [n, c, spatial]. The per-channel reductions run one
+// workgroup per channel with a shared-memory tree; the element-wise parts one thread each.
+struct Params { n: u32, c: u32, spatial: u32, eps: f32, total: u32, batchStats: u32 }
+
+fn channelCount() -> u32 {
+  return P.n * P.spatial;
+}
+
+// Flat position r in 0..n*spatial of channel ch -> index into the [n, c, spatial] tensor.
+fn channelIndex(ch: u32, r: u32) -> u32 {
+  let n = r / P.spatial;
+  return (n * P.c + ch) * P.spatial + (r - n * P.spatial);
+}
+
+var<workgroup> partial: array<f32, {{WG_SIZE}}>;
+var<workgroup> partial2: array<f32, {{WG_SIZE}}>;
+
+// Tree-sums partial (and partial2) over the workgroup; the totals end in slot 0.
+fn treeSum(lid: u32) {
+  workgroupBarrier();
+  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+      partial2[lid] += partial2[lid + stride];
+    }
+    workgroupBarrier();
+  }
+}
+
+//! kernel stats
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read_write> VAR: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let ch = wid.y * nwg.x + wid.x;
+  let valid = ch < P.c;
+  let count = channelCount();
+  // Two passes (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2.
+  var acc = 0.0;
+  if (valid) {
+    for (var r = lid; r < count; r += {{WG_SIZE}}u) {
+      acc += X[channelIndex(ch, r)];
+    }
+  }
+  partial[lid] = acc;
+  partial2[lid] = 0.0;
+  treeSum(lid);
+  let mean = partial[0] / f32(count);
+  workgroupBarrier();
+  var sq = 0.0;
+  if (valid) {
+    for (var r = lid; r < count; r += {{WG_SIZE}}u) {
+      let d = X[channelIndex(ch, r)] - mean;
+      sq += d * d;
+    }
+  }
+  partial[lid] = sq;
+  partial2[lid] = 0.0;
+  treeSum(lid);
+  if (lid == 0u && valid) {
+    MEAN[ch] = mean;
+    VAR[ch] = partial[0] / f32(count);
+  }
+}
+
+//! kernel apply
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> VAR: array<f32>;
+@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.total) {
+    return;
+  }
+  let ch = (i / P.spatial) % P.c;
+  let invStd = inverseSqrt(VAR[ch] + P.eps);
+  Y[i] = (X[i] - MEAN[ch]) * invStd * GAMMA[ch] + BETA[ch];
+}
+
+//! kernel gradParams
+// Per channel: gBeta = sum(gy), gGamma = sum(gy * xhat).
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(4) var<storage, read> VAR: array<f32>;
+@group(0) @binding(5) var<storage, read_write> GGAMMA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> GBETA: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let ch = wid.y * nwg.x + wid.x;
+  let valid = ch < P.c;
+  var sumGy = 0.0;
+  var sumGyXhat = 0.0;
+  if (valid) {
+    let mean = MEAN[ch];
+    let invStd = inverseSqrt(VAR[ch] + P.eps);
+    for (var r = lid; r < channelCount(); r += {{WG_SIZE}}u) {
+      let i = channelIndex(ch, r);
+      let g = GY[i];
+      sumGy += g;
+      sumGyXhat += g * (X[i] - mean) * invStd;
+    }
+  }
+  partial[lid] = sumGy;
+  partial2[lid] = sumGyXhat;
+  treeSum(lid);
+  if (lid == 0u && valid) {
+    GBETA[ch] = partial[0];
+    GGAMMA[ch] = partial2[0];
+  }
+}
+
+//! kernel gradInput
+// With batch statistics the mean and variance depend on x, which adds the two centring terms.
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(4) var<storage, read> VAR: array<f32>;
+@group(0) @binding(5) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(6) var<storage, read> GGAMMA: array<f32>;
+@group(0) @binding(7) var<storage, read> GBETA: array<f32>;
+@group(0) @binding(8) var<storage, read_write> GX: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.total) {
+    return;
+  }
+  let ch = (i / P.spatial) % P.c;
+  let invStd = inverseSqrt(VAR[ch] + P.eps);
+  let k = GAMMA[ch] * invStd;
+  if (P.batchStats == 0u) {
+    GX[i] = k * GY[i];
+    return;
+  }
+  let count = f32(channelCount());
+  let xhat = (X[i] - MEAN[ch]) * invStd;
+  GX[i] = k * (GY[i] - GBETA[ch] / count - xhat * GGAMMA[ch] / count);
+}

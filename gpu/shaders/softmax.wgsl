@@ -1,0 +1,89 @@
+//! common
+// Softmax / log-softmax along rows of a [rows, cols] tensor, max-subtracted so large logits do
+// not overflow. Narrow rows take one thread each; wide rows one workgroup each.
+struct Params { rows: u32, cols: u32, logOut: u32 }
+
+// A function, not a const: naga cannot fold bitcast in constant expressions.
+fn negInf() -> f32 {
+  return bitcast<f32>(0xff800000u);
+}
+
+//! kernel perThread
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (r >= P.rows) {
+    return;
+  }
+  let base = r * P.cols;
+  var m = negInf();
+  for (var j = 0u; j < P.cols; j++) {
+    m = max(m, X[base + j]);
+  }
+  var s = 0.0;
+  for (var j = 0u; j < P.cols; j++) {
+    s += exp(X[base + j] - m);
+  }
+  let logS = log(s);
+  for (var j = 0u; j < P.cols; j++) {
+    let shifted = X[base + j] - m;
+    Y[base + j] = select(exp(shifted) / s, shifted - logS, P.logOut != 0u);
+  }
+}
+
+//! kernel perWorkgroup
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+var<workgroup> partial: array<f32, {{WG_SIZE}}>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * nwg.x + wid.x;
+  let valid = r < P.rows;
+  let base = r * P.cols;
+  var m = negInf();
+  if (valid) {
+    for (var j = lid; j < P.cols; j += {{WG_SIZE}}u) {
+      m = max(m, X[base + j]);
+    }
+  }
+  partial[lid] = m;
+  workgroupBarrier();
+  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] = max(partial[lid], partial[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  let rowMax = partial[0];
+  workgroupBarrier();
+  var s = 0.0;
+  if (valid) {
+    for (var j = lid; j < P.cols; j += {{WG_SIZE}}u) {
+      s += exp(X[base + j] - rowMax);
+    }
+  }
+  partial[lid] = s;
+  workgroupBarrier();
+  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] += partial[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  let logS = log(total);
+  if (valid) {
+    for (var j = lid; j < P.cols; j += {{WG_SIZE}}u) {
+      let shifted = X[base + j] - rowMax;
+      Y[base + j] = select(exp(shifted) / total, shifted - logS, P.logOut != 0u);
+    }
+  }
+}
