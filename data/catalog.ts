@@ -1,0 +1,313 @@
+/**
+ * Every dataset the study used: where it comes from, how many images to
+ * expect, where it lands (`data/images/<folder>_<size>`) and under what terms.
+ *
+ * Sources are tried in order; the first that works wins. The catalog is plain
+ * data so that tests (and users with mirrors) can pass their own to
+ * `runDownload({ catalog })`.
+ */
+
+/** An archive fetched over plain HTTP(S). */
+export interface HttpSource {
+  kind: "http";
+  url: string;
+  /** File name under data/raw_images/. */
+  archive: string;
+  /** Folder inside the archive that holds the images (matched at any depth). */
+  imageRoot?: string;
+  sha256?: string;
+  size?: number;
+}
+
+/** An archive on Google Drive (large files need the confirmation-page flow). */
+export interface GoogleDriveSource {
+  kind: "gdrive";
+  id: string;
+  archive: string;
+  imageRoot?: string;
+  sha256?: string;
+  size?: number;
+}
+
+/** A Kaggle dataset; needs KAGGLE_USERNAME/KAGGLE_KEY or ~/.kaggle/kaggle.json. */
+export interface KaggleSource {
+  kind: "kaggle";
+  /** "owner/slug". */
+  dataset: string;
+  archive: string;
+  imageRoot?: string;
+}
+
+/** An archive the user must fetch by hand (an account is required). */
+export interface ManualSource {
+  kind: "manual";
+  archive: string;
+  imageRoot?: string;
+  /** Where to get it, shown when it is missing. */
+  instructions: string;
+}
+
+/** A CSV listing one URL per image. */
+export interface UrlListSource {
+  kind: "url-list";
+  csvUrl: string;
+  /** File name under data/csv/. */
+  csvFile: string;
+  urlColumn: string;
+  /** Column whose value (plus `extension`) names the image file. */
+  nameColumn: string;
+  extension: string;
+}
+
+/** Private data the user already has in a folder of their own. */
+export interface LocalFolderSource {
+  kind: "local-folder";
+  /** Environment variable that may point at the folder. */
+  envVar: string;
+  /** What the folder must contain, shown when it is not set. */
+  layout: string;
+}
+
+export type DatasetSource =
+  | HttpSource
+  | GoogleDriveSource
+  | KaggleSource
+  | ManualSource
+  | UrlListSource
+  | LocalFolderSource;
+
+/** One dataset of the catalog. */
+export interface DatasetEntry {
+  /** Name used with `--only`. */
+  name: string;
+  title: string;
+  /** Images go to data/images/<folder>_<imageSize>/. */
+  folder: string;
+  expectedImages: number;
+  licence: string;
+  /** Annotation CSVs (file names in data/csv/) this dataset's labels need. */
+  csvs: string[];
+  sources: DatasetSource[];
+  /** Keep only file names (the study's layout) rather than sub-folders. */
+  flatten: boolean;
+}
+
+/** An annotation CSV: mirrors tried in order, and the columns it must have. */
+export interface AnnotationCsv {
+  file: string;
+  urls: string[];
+  columns: string[];
+}
+
+const STUDY_REPO = "pbevan1/Skin-Deep-Unlearning";
+
+/** Raw-file URLs of the study's data/csv folder; the second serves Git LFS content. */
+export function studyCsvUrls(file: string): string[] {
+  return [
+    `https://raw.githubusercontent.com/${STUDY_REPO}/HEAD/data/csv/${file}`,
+    `https://media.githubusercontent.com/media/${STUDY_REPO}/HEAD/data/csv/${file}`,
+  ];
+}
+
+const csv = (file: string, columns: string[]): AnnotationCsv => ({
+  file,
+  urls: studyCsvUrls(file),
+  columns,
+});
+
+/** The study's annotation CSVs (instrument proxy, marked, scale, folds, test labels). */
+export const ANNOTATION_CSVS: readonly AnnotationCsv[] = [
+  csv("isic_train_20-19-18-17.csv", [
+    "image_name",
+    "target",
+    "tfrecord",
+    "year",
+    "size",
+    "marked",
+    "scale",
+  ]),
+  csv("atlas_processed.csv", ["derm", "clinic", "target"]),
+  csv("asan.csv", ["image_name", "target"]),
+  csv("MClassD.csv", ["image_name", "target"]),
+  csv("MClassC.csv", ["image_name", "target"]),
+  csv("holger_blank.csv", ["image_name", "target"]),
+  csv("holger_marked.csv", ["image_name", "target"]),
+  csv("holger_rulers.csv", ["image_name", "target"]),
+];
+
+const ISIC_LICENCE = "ISIC Archive challenge data, CC BY-NC 4.0 (attribute the ISIC challenge); " +
+  "256 px JPEGs as resized by C. Deotte (Kaggle)";
+
+/** The study's datasets. */
+export const CATALOG: readonly DatasetEntry[] = [
+  {
+    name: "isic20",
+    title: "ISIC 2020 training set (256 px)",
+    folder: "isic_20_train",
+    expectedImages: 33126,
+    licence: ISIC_LICENCE,
+    csvs: ["isic_train_20-19-18-17.csv", "MClassD.csv"],
+    sources: [
+      {
+        kind: "gdrive",
+        id: "1BUoRe_0AABhlTOZdu_JONSuCzTgXqem6",
+        archive: "isic_20_train_256.zip",
+        imageRoot: "isic_20_train_256",
+      },
+      {
+        kind: "kaggle",
+        dataset: "cdeotte/jpeg-melanoma-256x256",
+        archive: "jpeg-melanoma-256x256.zip",
+        imageRoot: "train",
+      },
+    ],
+    flatten: true,
+  },
+  {
+    name: "isic19",
+    title: "ISIC 2019/2018/2017 training set (256 px, one archive)",
+    folder: "isic_19_train",
+    expectedImages: 25331,
+    licence: ISIC_LICENCE,
+    csvs: ["isic_train_20-19-18-17.csv", "MClassD.csv"],
+    sources: [
+      {
+        kind: "gdrive",
+        id: "1fUqSJs_IO1MlmkS6MAp80IGQBZf7gggP",
+        archive: "isic_19_train_256.zip",
+        imageRoot: "isic_19_train_256",
+      },
+      {
+        kind: "kaggle",
+        dataset: "cdeotte/jpeg-isic2019-256x256",
+        archive: "jpeg-isic2019-256x256.zip",
+        imageRoot: "train",
+      },
+    ],
+    flatten: true,
+  },
+  {
+    name: "atlas",
+    title: "Interactive Atlas of Dermoscopy (dermoscopic + clinical)",
+    folder: "atlas",
+    // 1,011 cases, each with a dermoscopic and a clinical image: 2,013 distinct files.
+    expectedImages: 2013,
+    licence: "Interactive Atlas of Dermoscopy (Argenziano et al.) via SFU's derm7pt release; " +
+      "research use under the terms accepted with the account; do not redistribute",
+    csvs: ["atlas_processed.csv"],
+    sources: [{
+      kind: "manual",
+      archive: "release_v0.zip",
+      imageRoot: "release_v0/images",
+      instructions: "create a free account at https://derm.cs.sfu.ca (Download page), " +
+        "download release_v0.zip",
+    }],
+    flatten: true,
+  },
+  {
+    name: "asan",
+    title: "ASAN test set (Han et al. 2018)",
+    folder: "asan",
+    expectedImages: 852,
+    licence: "published by Han et al. (2018) on figshare (item 5406223); see the item's terms",
+    csvs: ["asan.csv"],
+    sources: [{
+      kind: "http",
+      url: "https://ndownloader.figshare.com/files/9328573",
+      archive: "ASAN_raw.zip",
+      imageRoot: "test-asan test",
+    }],
+    flatten: true,
+  },
+  {
+    name: "mclassd",
+    title: "MClass dermoscopic benchmark (Brinker et al. 2019)",
+    folder: "MClassD",
+    expectedImages: 100,
+    licence: "MClass benchmark (skinclass.de), research benchmarking; images from the ISIC " +
+      "Archive (CC BY-NC)",
+    csvs: ["MClassD.csv"],
+    sources: [{
+      kind: "http",
+      url: "https://skinclass.de/MClass/MClass-D.zip",
+      archive: "MClassD_raw.zip",
+      imageRoot: "BenchmarkDermoscopic",
+    }],
+    flatten: true,
+  },
+  {
+    name: "mclassc",
+    title: "MClass clinical benchmark (Brinker et al. 2019)",
+    folder: "MClassC",
+    expectedImages: 100,
+    licence: "MClass benchmark (skinclass.de), research benchmarking only",
+    csvs: ["MClassC.csv"],
+    sources: [{
+      kind: "http",
+      url: "https://skinclass.de/MClass/MClass-ND",
+      archive: "MClassC_raw.zip",
+      imageRoot: "BenchmarkClinical",
+    }],
+    flatten: true,
+  },
+  {
+    name: "fitzpatrick17k",
+    title: "Fitzpatrick17k (Groh et al. 2021), images fetched from their source atlases",
+    folder: "fitzpatrick17k",
+    expectedImages: 16577,
+    licence: "annotations CC BY-NC-SA 3.0 (Groh et al.); images belong to the source atlases " +
+      "(DermaAmin, Atlas Dermatologico), research use only; some URLs may have gone",
+    csvs: [],
+    sources: [{
+      kind: "url-list",
+      csvUrl: "https://raw.githubusercontent.com/mattgroh/fitzpatrick17k/HEAD/fitzpatrick17k.csv",
+      csvFile: "fitzpatrick17k.csv",
+      urlColumn: "url",
+      nameColumn: "md5hash",
+      extension: ".jpg",
+    }],
+    flatten: true,
+  },
+  {
+    name: "heidelberg",
+    title: "Heidelberg plain / marked / ruler test sets (Winkler et al. 2019, 2021)",
+    folder: "hh_test",
+    // 130 plain + 130 marked images under Markings/, 130 ruler images under Rulers/.
+    expectedImages: 390,
+    licence: "private; available only from the authors of Winkler et al. on request",
+    csvs: ["holger_blank.csv", "holger_marked.csv", "holger_rulers.csv"],
+    sources: [{
+      kind: "local-folder",
+      envVar: "HEIDELBERG_DIR",
+      layout: "a folder with Markings/ (plain and marked images) and Rulers/ (ruler images), " +
+        "file names as in holger_*.csv",
+    }],
+    flatten: false,
+  },
+];
+
+/** Where a dataset's preprocessed images live: `<dataDir>/images/<folder>_<imageSize>`. */
+export function imageFolder(entry: DatasetEntry, imageSize: number, dataDir = "./data"): string {
+  return `${dataDir.replace(/\/+$/, "")}/images/${entry.folder}_${imageSize}`;
+}
+
+/**
+ * The entries named in `only` (case-insensitive), or all of them. An unknown
+ * name is an error that lists the known ones.
+ */
+export function selectDatasets(
+  catalog: readonly DatasetEntry[],
+  only?: readonly string[],
+): DatasetEntry[] {
+  if (!only || only.length === 0) return [...catalog];
+  const wanted = only.flatMap((o) => o.split(",")).map((o) => o.trim().toLowerCase())
+    .filter((o) => o !== "");
+  const unknown = wanted.filter((w) => !catalog.some((e) => e.name.toLowerCase() === w));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown dataset(s) ${unknown.map((u) => `"${u}"`).join(", ")}; ` +
+        `known: ${catalog.map((e) => e.name).join(", ")}`,
+    );
+  }
+  return catalog.filter((e) => wanted.includes(e.name.toLowerCase()));
+}

@@ -1,0 +1,327 @@
+/**
+ * `download`: fetches the annotation CSVs and every selected dataset, then
+ * centre-crops and resizes the images into `<dir>/images/<folder>_<size>/`.
+ *
+ * Safe to rerun: archives resume from `.partial` files, finished datasets
+ * carry a `.done.json` marker and are skipped, and existing outputs are kept.
+ * It never deletes anything under `<dir>/images`. One dataset failing (or a
+ * manual archive missing) does not stop the others; the closing table says
+ * what each ended as.
+ */
+import { join } from "node:path";
+import {
+  ANNOTATION_CSVS,
+  type AnnotationCsv,
+  CATALOG,
+  type DatasetEntry,
+  imageFolder,
+  selectDatasets,
+} from "./catalog.ts";
+import { parseCsv, requireColumns } from "./csv.ts";
+import { baseUrlRewriter, downloadFile } from "./http-download.ts";
+import { describe, fetchUrlList, obtainArchive, type SourceContext } from "./download-sources.ts";
+import {
+  folderImageItems,
+  type ImageItem,
+  isImageName,
+  preprocessAll,
+  zipImageItems,
+} from "./preprocess.ts";
+import { assertSafeEntries, ZipReader } from "./zip-extract.ts";
+
+export interface DownloadOptions {
+  /** Dataset names from the catalog (default: all). */
+  only?: string[];
+  /** Side of the square output images (default 256). */
+  imageSize?: number;
+  /** Data root holding csv/, raw_images/ and images/ (default ./data). */
+  dir?: string;
+  /** Preprocessing workers (default: min(8, CPU count)). */
+  workers?: number;
+  /** Send every request to this base URL as `<base>/<host><path>` (tests, mirrors). */
+  baseUrlOverride?: string;
+  /** Replaces the built-in catalog. */
+  catalog?: readonly DatasetEntry[];
+  /** Replaces the built-in list of annotation CSVs. */
+  annotationCsvs?: readonly AnnotationCsv[];
+  /** Folder of the private Heidelberg sets (else the HEIDELBERG_DIR variable). */
+  heidelbergDir?: string;
+  env?: { get(name: string): string | undefined };
+  fetch?: typeof fetch;
+  retries?: number;
+  retryDelayMs?: number;
+  /** Progress bars (default true). */
+  progress?: boolean;
+  progressWrite?: (text: string) => void;
+  /** Where messages go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** One line of the closing table. */
+export interface SummaryRow {
+  dataset: string;
+  found: number;
+  expected: number;
+  status: string;
+  /** False when something went wrong (not for a missing manual or private download). */
+  ok: boolean;
+}
+
+export interface DownloadReport {
+  rows: SummaryRow[];
+  csvErrors: string[];
+  ok: boolean;
+}
+
+interface Ctx extends SourceContext {
+  size: number;
+  workers: number;
+  heidelbergDir?: string;
+}
+
+/** Written next to a finished dataset's images; a rerun that finds it skips the dataset. */
+interface DoneMarker {
+  dataset: string;
+  imageSize: number;
+  images: number;
+  expected: number;
+  corrupt: string[];
+  failed: string[];
+  source: string;
+  finishedAt: string;
+}
+
+const MARKER = ".done.json";
+
+/** Counts image files under a folder, recursively (0 when it does not exist). */
+export async function countImages(dir: string): Promise<number> {
+  let n = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) n += await countImages(join(dir, e.name));
+      else if (e.isFile && isImageName(e.name)) n++;
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return n;
+}
+
+async function readMarker(outDir: string): Promise<DoneMarker | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(outDir, MARKER))) as DoneMarker;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeMarker(outDir: string, marker: DoneMarker): Promise<void> {
+  const path = join(outDir, MARKER);
+  await Deno.writeTextFile(`${path}.partial`, JSON.stringify(marker, null, 2) + "\n");
+  await Deno.rename(`${path}.partial`, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** Fetches one annotation CSV (trying its mirrors) and checks its columns. */
+async function fetchAnnotationCsv(spec: AnnotationCsv, ctx: Ctx): Promise<void> {
+  const dest = join(ctx.dir, "csv", spec.file);
+  const errors: string[] = [];
+  for (const url of spec.urls) {
+    try {
+      await downloadFile({ url, dest, label: spec.file }, ctx.http);
+      const text = await Deno.readTextFile(dest);
+      if (text.startsWith("version https://git-lfs")) {
+        await Deno.remove(dest);
+        errors.push(`${url} served a Git LFS pointer`);
+        continue;
+      }
+      try {
+        requireColumns(parseCsv(text, dest), spec.columns, dest);
+      } catch (err) {
+        await Deno.remove(dest);
+        throw err;
+      }
+      return;
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  throw new Error(errors.join("; "));
+}
+
+async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> {
+  const outDir = imageFolder(entry, ctx.size, ctx.dir);
+  const row = (status: string, ok: boolean, found: number): SummaryRow => ({
+    dataset: entry.name,
+    found,
+    expected: entry.expectedImages,
+    status,
+    ok,
+  });
+  const marker = await readMarker(outDir);
+  const before = await countImages(outDir);
+  // Done before, nothing removed since, and no fetch failures worth retrying: skip.
+  if (
+    marker && marker.imageSize === ctx.size && before >= marker.images &&
+    (marker.failed ?? []).length === 0
+  ) {
+    const state = before >= entry.expectedImages ? "complete" : "incomplete";
+    const corrupt = marker.corrupt?.length ? `, ${marker.corrupt.length} corrupt` : "";
+    return row(`${state} (already done${corrupt})`, true, before);
+  }
+  let items: ImageItem[];
+  let failed: string[] = [];
+  let sourceName: string;
+  let zip: ZipReader | undefined;
+  const source = entry.sources[0];
+  if (source?.kind === "local-folder") {
+    const folder = ctx.heidelbergDir ?? ctx.env.get(source.envVar);
+    if (!folder) {
+      ctx.log(`  ${entry.name} is private: set ${source.envVar} to ${source.layout}`);
+      return row(`private: set ${source.envVar}`, true, before);
+    }
+    if (!(await exists(folder))) throw new Error(`${source.envVar} folder not found: ${folder}`);
+    items = await folderImageItems(folder, entry.flatten);
+    sourceName = folder;
+  } else if (source?.kind === "url-list") {
+    const fetched = await fetchUrlList(source, entry, ctx);
+    failed = fetched.failed;
+    items = await folderImageItems(fetched.rawDir, true);
+    sourceName = source.csvUrl;
+  } else {
+    const got = await obtainArchive(entry, ctx);
+    if ("missing" in got) {
+      for (const m of got.missing) ctx.log(`  ${m}`);
+      return row("manual download needed", true, before);
+    }
+    try {
+      zip = await ZipReader.open(got.path);
+    } catch (err) {
+      if (got.source.kind === "manual") throw err;
+      await Deno.remove(got.path).catch(() => {});
+      throw new Error(`${(err as Error).message}; the archive was removed so a rerun fetches it`);
+    }
+    try {
+      assertSafeEntries(zip.entries, outDir, got.path);
+      items = zipImageItems(zip, got.source.imageRoot);
+      if (items.length === 0) {
+        throw new Error(`no images under "${got.source.imageRoot ?? "/"}" in ${got.path}`);
+      }
+    } catch (err) {
+      zip.close();
+      throw err;
+    }
+    sourceName = describe(got.source);
+  }
+  try {
+    const result = await preprocessAll({
+      items,
+      outDir,
+      size: ctx.size,
+      workers: ctx.workers,
+      progress: ctx.progress,
+      progressWrite: ctx.progressWrite,
+      progressLabel: `${entry.name} ${ctx.size}px`,
+      onCorrupt: (name, error) =>
+        ctx.log(`  ${entry.name}: skipped corrupt image ${name} (${error})`),
+    });
+    const found = await countImages(outDir);
+    await writeMarker(outDir, {
+      dataset: entry.name,
+      imageSize: ctx.size,
+      images: found,
+      expected: entry.expectedImages,
+      corrupt: result.corrupt.map((c) => c.name),
+      failed,
+      source: sourceName,
+      finishedAt: new Date().toISOString(),
+    });
+    const notes = [
+      result.corrupt.length > 0 ? `${result.corrupt.length} corrupt` : "",
+      failed.length > 0 ? `${failed.length} not fetched` : "",
+    ].filter((n) => n !== "");
+    const status = found >= entry.expectedImages ? "complete" : "incomplete";
+    return row(notes.length > 0 ? `${status} (${notes.join(", ")})` : status, true, found);
+  } finally {
+    zip?.close();
+  }
+}
+
+/** Formats the closing table: dataset, images found, expected, status. */
+export function formatSummary(rows: readonly SummaryRow[]): string {
+  const header = ["dataset", "found", "expected", "status"];
+  const short = (s: string) => (s.length > 100 ? `${s.slice(0, 97)}...` : s);
+  const cells = rows.map((r) => [r.dataset, String(r.found), String(r.expected), short(r.status)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) =>
+    c.map((v, i) => (i === 1 || i === 2 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
+}
+
+/** Runs the whole download (see the module doc); never throws for one dataset's failure. */
+export async function runDownload(options: DownloadOptions = {}): Promise<DownloadReport> {
+  const size = options.imageSize ?? 256;
+  if (!Number.isInteger(size) || size < 8) {
+    throw new Error(`--image-size must be an integer >= 8, got ${size}`);
+  }
+  const catalog = options.catalog ?? CATALOG;
+  const entries = selectDatasets(catalog, options.only);
+  const ctx: Ctx = {
+    dir: options.dir ?? "./data",
+    size,
+    workers: options.workers ?? Math.min(8, navigator.hardwareConcurrency || 1),
+    env: options.env ?? Deno.env,
+    heidelbergDir: options.heidelbergDir,
+    log: options.log ?? ((line) => console.log(line)),
+    progress: options.progress ?? true,
+    progressWrite: options.progressWrite,
+    http: {
+      fetch: options.fetch,
+      rewriteUrl: options.baseUrlOverride ? baseUrlRewriter(options.baseUrlOverride) : undefined,
+      retries: options.retries,
+      retryDelayMs: options.retryDelayMs,
+      progress: options.progress ?? true,
+      progressWrite: options.progressWrite,
+    },
+  };
+  for (const sub of ["csv", "raw_images", "images"]) {
+    await Deno.mkdir(join(ctx.dir, sub), { recursive: true });
+  }
+  const wantedCsvs = new Set(entries.flatMap((e) => e.csvs));
+  const csvErrors: string[] = [];
+  for (const spec of options.annotationCsvs ?? ANNOTATION_CSVS) {
+    if (!wantedCsvs.has(spec.file)) continue;
+    try {
+      await fetchAnnotationCsv(spec, ctx);
+    } catch (err) {
+      const message = `${spec.file}: ${(err as Error).message}`;
+      csvErrors.push(message);
+      ctx.log(`  annotation CSV failed: ${message}`);
+    }
+  }
+  const rows: SummaryRow[] = [];
+  for (const entry of entries) {
+    ctx.log(`${entry.name}: ${entry.title}`);
+    try {
+      rows.push(await processEntry(entry, ctx));
+    } catch (err) {
+      const message = (err as Error).message;
+      ctx.log(`  ${entry.name} failed: ${message}`);
+      const found = await countImages(imageFolder(entry, size, ctx.dir));
+      rows.push({
+        dataset: entry.name,
+        found,
+        expected: entry.expectedImages,
+        status: `failed: ${message}`,
+        ok: false,
+      });
+    }
+  }
+  ctx.log("");
+  ctx.log(formatSummary(rows));
+  return { rows, csvErrors, ok: csvErrors.length === 0 && rows.every((r) => r.ok) };
+}

@@ -1,0 +1,330 @@
+/**
+ * Image preprocessing as the study did it: centre-crop to a square on the
+ * shorter side, resize (default 256 px), keep the file name.
+ *
+ * imagescript only resizes by nearest neighbour, which aliases badly when a
+ * 4000 px photo shrinks to 256 px; the study used PIL's antialiased filter.
+ * So resizing here is our own area-averaging filter (exact pixel-coverage
+ * weights) for shrinking and bilinear for enlarging. Images are processed in
+ * parallel Web Workers; each output is written atomically, so an output that
+ * exists is complete and a rerun skips it.
+ */
+import { Image } from "imagescript";
+import { basename, dirname, join, relative } from "node:path";
+import { ZipReader } from "./zip-extract.ts";
+import { ProgressBar } from "./progress.ts";
+
+/** One image to process: output path relative to the dataset folder, and its bytes on demand. */
+export interface ImageItem {
+  name: string;
+  read(): Promise<Uint8Array>;
+}
+
+/** The square the study cut: side = shorter side, offset = floor of half the difference. */
+export function centreCropBox(
+  width: number,
+  height: number,
+): { x: number; y: number; side: number } {
+  const side = Math.min(width, height);
+  return {
+    x: Math.floor((width - side) / 2),
+    y: Math.floor((height - side) / 2),
+    side,
+  };
+}
+
+/** File names we treat as images (others in an archive, like CSVs, are ignored). */
+export function isImageName(name: string): boolean {
+  const base = basename(name);
+  return /\.(jpe?g|png)$/i.test(base) && !base.startsWith(".") && !name.includes("__MACOSX/");
+}
+
+/** Per output index: source indices and weights along one axis. */
+function axisWeights(
+  srcStart: number,
+  srcLen: number,
+  dstLen: number,
+): { index: Int32Array; weight: Float32Array; offsets: Int32Array } {
+  const scale = srcLen / dstLen;
+  const idx: number[] = [];
+  const wts: number[] = [];
+  const offsets = new Int32Array(dstLen + 1);
+  for (let d = 0; d < dstLen; d++) {
+    offsets[d] = idx.length;
+    if (scale >= 1) {
+      const lo = d * scale;
+      const hi = lo + scale;
+      for (let s = Math.floor(lo); s < Math.min(srcLen, Math.ceil(hi)); s++) {
+        const cover = Math.min(hi, s + 1) - Math.max(lo, s);
+        if (cover > 1e-9) {
+          idx.push(srcStart + s);
+          wts.push(cover / scale);
+        }
+      }
+    } else {
+      const pos = Math.min(srcLen - 1, Math.max(0, (d + 0.5) * scale - 0.5));
+      const s0 = Math.floor(pos);
+      const frac = pos - s0;
+      idx.push(srcStart + s0);
+      wts.push(1 - frac);
+      if (frac > 0 && s0 + 1 < srcLen) {
+        idx.push(srcStart + s0 + 1);
+        wts.push(frac);
+      }
+    }
+  }
+  offsets[dstLen] = idx.length;
+  return { index: Int32Array.from(idx), weight: Float32Array.from(wts), offsets };
+}
+
+/**
+ * Resizes a square region (x, y, side) of an RGBA bitmap to size x size:
+ * area averaging when shrinking, bilinear when enlarging.
+ */
+export function cropResizeRgba(
+  src: Uint8Array | Uint8ClampedArray,
+  width: number,
+  box: { x: number; y: number; side: number },
+  size: number,
+): Uint8ClampedArray {
+  const h = axisWeights(box.x, box.side, size);
+  const v = axisWeights(box.y, box.side, size);
+  // Horizontal pass over the rows of the crop: side rows x size columns.
+  const mid = new Float32Array(box.side * size * 4);
+  for (let r = 0; r < box.side; r++) {
+    const rowBase = (box.y + r) * width * 4;
+    for (let d = 0; d < size; d++) {
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      for (let k = h.offsets[d]; k < h.offsets[d + 1]; k++) {
+        const p = rowBase + h.index[k] * 4;
+        const w = h.weight[k];
+        c0 += src[p] * w;
+        c1 += src[p + 1] * w;
+        c2 += src[p + 2] * w;
+        c3 += src[p + 3] * w;
+      }
+      const o = (r * size + d) * 4;
+      mid[o] = c0;
+      mid[o + 1] = c1;
+      mid[o + 2] = c2;
+      mid[o + 3] = c3;
+    }
+  }
+  const out = new Uint8ClampedArray(size * size * 4);
+  for (let d = 0; d < size; d++) {
+    for (let col = 0; col < size; col++) {
+      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+      for (let k = v.offsets[d]; k < v.offsets[d + 1]; k++) {
+        const p = ((v.index[k] - box.y) * size + col) * 4;
+        const w = v.weight[k];
+        c0 += mid[p] * w;
+        c1 += mid[p + 1] * w;
+        c2 += mid[p + 2] * w;
+        c3 += mid[p + 3] * w;
+      }
+      const o = (d * size + col) * 4;
+      out[o] = Math.round(c0);
+      out[o + 1] = Math.round(c1);
+      out[o + 2] = Math.round(c2);
+      out[o + 3] = Math.round(c3);
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes an image, centre-crops and resizes it, and encodes it in the format
+ * its file name says (JPEG quality 90, or PNG). An image already square at
+ * the target size is returned byte for byte (no second JPEG loss).
+ */
+export async function preprocessImage(
+  bytes: Uint8Array,
+  name: string,
+  size: number,
+): Promise<Uint8Array> {
+  let image: Image;
+  try {
+    image = await Image.decode(bytes);
+  } catch (err) {
+    throw new Error(`cannot decode ${name}: ${(err as Error).message}`);
+  }
+  const isPng = /\.png$/i.test(name);
+  const sourceIsPng = bytes[0] === 0x89 && bytes[1] === 0x50;
+  if (image.width === size && image.height === size && isPng === sourceIsPng) return bytes;
+  const box = centreCropBox(image.width, image.height);
+  const pixels = cropResizeRgba(image.bitmap, image.width, box, size);
+  const out = new Image(size, size);
+  out.bitmap.set(pixels);
+  return isPng ? await out.encode() : await out.encodeJPEG(90);
+}
+
+/** Writes through `<path>.partial` and a rename, so readers never see half a file. */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true });
+  const partial = `${path}.partial`;
+  await Deno.writeFile(partial, data);
+  await Deno.rename(partial, path);
+}
+
+/**
+ * Image entries of an archive under `root` (a folder inside it, matched at any
+ * depth, e.g. "release_v0/images"). Names are flattened to the file name, as
+ * the study's preprocessing did.
+ */
+export function zipImageItems(zip: ZipReader, root?: string): ImageItem[] {
+  const prefix = root ? root.replace(/^\/+|\/+$/g, "") + "/" : "";
+  return zip.entries
+    .filter((e) => !e.isDirectory && isImageName(e.name))
+    .filter((e) => !prefix || e.name.startsWith(prefix) || e.name.includes("/" + prefix))
+    .map((e) => ({ name: basename(e.name), read: () => zip.read(e) }));
+}
+
+/** Image files under a folder, recursively; `flatten` keeps only file names. */
+export async function folderImageItems(dir: string, flatten: boolean): Promise<ImageItem[]> {
+  const items: ImageItem[] = [];
+  const walk = async (folder: string) => {
+    const names: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(folder)) names.push(e);
+    names.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    for (const e of names) {
+      const full = join(folder, e.name);
+      if (e.isDirectory) await walk(full);
+      else if (e.isFile && isImageName(full)) {
+        items.push({
+          name: flatten ? e.name : relative(dir, full),
+          read: () => Deno.readFile(full),
+        });
+      }
+    }
+  };
+  await walk(dir);
+  return items;
+}
+
+/** Outcome of a preprocessing run over one dataset. */
+export interface PreprocessResult {
+  written: number;
+  /** Outputs that already existed and were left alone. */
+  kept: number;
+  corrupt: { name: string; error: string }[];
+}
+
+export interface PreprocessOptions {
+  items: ImageItem[];
+  outDir: string;
+  size: number;
+  /** Parallel Web Workers; 0 processes on the calling thread. */
+  workers?: number;
+  progressLabel?: string;
+  progress?: boolean;
+  progressWrite?: (text: string) => void;
+  /** Called for each image that cannot be read or decoded. */
+  onCorrupt?: (name: string, error: string) => void;
+}
+
+/** Messages between the pool and data/preprocess-worker.ts. */
+export interface WorkerJob {
+  id: number;
+  name: string;
+  outPath: string;
+  size: number;
+  bytes: Uint8Array;
+}
+export interface WorkerReply {
+  id: number;
+  ok: boolean;
+  error?: string;
+}
+
+type Runner = (job: WorkerJob) => Promise<WorkerReply>;
+
+function inlineRunner(): Runner {
+  return async (job) => {
+    try {
+      await writeFileAtomic(job.outPath, await preprocessImage(job.bytes, job.name, job.size));
+      return { id: job.id, ok: true };
+    } catch (err) {
+      return { id: job.id, ok: false, error: (err as Error).message };
+    }
+  };
+}
+
+/** One worker that runs one job at a time; a crashed worker is replaced. */
+function workerRunner(): { run: Runner; close: () => void } {
+  const spawn = () =>
+    new Worker(new URL("./preprocess-worker.ts", import.meta.url), { type: "module" });
+  let worker = spawn();
+  return {
+    run: (job) =>
+      new Promise<WorkerReply>((resolve) => {
+        worker.onmessage = (e: MessageEvent<WorkerReply>) => resolve(e.data);
+        worker.onerror = (e: ErrorEvent) => {
+          e.preventDefault();
+          worker.terminate();
+          worker = spawn();
+          resolve({ id: job.id, ok: false, error: `worker crashed: ${e.message}` });
+        };
+        const own = job.bytes.byteOffset === 0 &&
+            job.bytes.byteLength === job.bytes.buffer.byteLength
+          ? job.bytes
+          : job.bytes.slice();
+        worker.postMessage({ ...job, bytes: own }, [own.buffer as ArrayBuffer]);
+      }),
+    close: () => worker.terminate(),
+  };
+}
+
+/** Crops and resizes every item into `outDir`, skipping outputs that exist; never deletes. */
+export async function preprocessAll(options: PreprocessOptions): Promise<PreprocessResult> {
+  const { items, outDir, size } = options;
+  const lanes = options.workers ?? Math.min(8, navigator.hardwareConcurrency || 1);
+  await Deno.mkdir(outDir, { recursive: true });
+  const result: PreprocessResult = { written: 0, kept: 0, corrupt: [] };
+  const bar = options.progress
+    ? new ProgressBar({
+      label: options.progressLabel ?? outDir,
+      total: items.length,
+      itemName: "img",
+      write: options.progressWrite,
+    })
+    : undefined;
+  const runners = lanes <= 0
+    ? [{ run: inlineRunner(), close: () => {} }]
+    : Array.from({ length: Math.min(lanes, Math.max(1, items.length)) }, workerRunner);
+  const report = (name: string, error: string) => {
+    result.corrupt.push({ name, error });
+    options.onCorrupt?.(name, error);
+  };
+  let next = 0;
+  const lane = async (runner: { run: Runner }) => {
+    while (next < items.length) {
+      const id = next++;
+      const item = items[id];
+      const outPath = join(outDir, item.name);
+      const exists = await Deno.stat(outPath).then((s) => s.isFile, () => false);
+      if (exists) {
+        result.kept++;
+      } else {
+        let bytes: Uint8Array | undefined;
+        try {
+          bytes = await item.read();
+        } catch (err) {
+          report(item.name, (err as Error).message);
+        }
+        if (bytes) {
+          const reply = await runner.run({ id, name: item.name, outPath, size, bytes });
+          if (reply.ok) result.written++;
+          else report(item.name, reply.error ?? "unknown error");
+        }
+      }
+      bar?.increment();
+    }
+  };
+  try {
+    await Promise.all(runners.map(lane));
+  } finally {
+    for (const r of runners) r.close();
+    bar?.finish();
+  }
+  return result;
+}
