@@ -1,0 +1,107 @@
+/**
+ * CPU twins of gpu/shaders/pool.wgsl. The max pool's argmax is the flat index into the input
+ * plane (iy * W + ix), as PyTorch's return_indices gives; ties go to the first cell of the window
+ * in row-major order (PyTorch's CPU rule), so both backends pick the same cell.
+ */
+
+import type { Pool2dParams, Storage } from "../backend.ts";
+import { avgDivisor, checkPoolSizes } from "../pool-params.ts";
+import { f32, i32, wrap } from "./storage.ts";
+
+export function maxPool2d(x: Storage, p: Pool2dParams): { y: Storage; argmax: Storage } {
+  const xs = f32(x);
+  checkPoolSizes("maxPool2d", p, { x: xs.length });
+  const y = new Float32Array(p.n * p.c * p.oh * p.ow);
+  const arg = new Int32Array(y.length);
+  let o = 0;
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    const base = plane * p.h * p.w;
+    for (let oy = 0; oy < p.oh; oy++) {
+      const hs = oy * p.strideH - p.padH;
+      const h0 = Math.max(hs, 0);
+      const h1 = Math.min(hs + p.kh, p.h);
+      for (let ox = 0; ox < p.ow; ox++, o++) {
+        const ws = ox * p.strideW - p.padW;
+        const w0 = Math.max(ws, 0);
+        const w1 = Math.min(ws + p.kw, p.w);
+        let best = -Infinity;
+        let at = -1;
+        for (let iy = h0; iy < h1; iy++) {
+          for (let ix = w0; ix < w1; ix++) {
+            const v = xs[base + iy * p.w + ix];
+            // Padding is -inf and never wins; NaN propagates, as in PyTorch.
+            if (v > best || Number.isNaN(v) || at < 0) {
+              best = v;
+              at = iy * p.w + ix;
+            }
+          }
+        }
+        y[o] = best;
+        arg[o] = at;
+      }
+    }
+  }
+  return { y: wrap(y), argmax: wrap(arg) };
+}
+
+/** Each output's gradient goes to the cell its argmax names; overlapping windows add up. */
+export function maxPool2dBackward(gy: Storage, argmax: Storage, p: Pool2dParams): Storage {
+  const g = f32(gy);
+  const arg = i32(argmax);
+  checkPoolSizes("maxPool2dBackward", p, { gy: g.length, argmax: arg.length });
+  const gx = new Float32Array(p.n * p.c * p.h * p.w);
+  const plane = p.oh * p.ow;
+  for (let o = 0; o < g.length; o++) {
+    if (arg[o] < 0) continue;
+    gx[Math.floor(o / plane) * p.h * p.w + arg[o]] += g[o];
+  }
+  return wrap(gx);
+}
+
+export function avgPool2d(x: Storage, p: Pool2dParams): Storage {
+  const xs = f32(x);
+  checkPoolSizes("avgPool2d", p, { x: xs.length });
+  const y = new Float32Array(p.n * p.c * p.oh * p.ow);
+  let o = 0;
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    const base = plane * p.h * p.w;
+    for (let oy = 0; oy < p.oh; oy++) {
+      const hs = oy * p.strideH - p.padH;
+      for (let ox = 0; ox < p.ow; ox++, o++) {
+        const ws = ox * p.strideW - p.padW;
+        let sum = 0;
+        for (let iy = Math.max(hs, 0); iy < Math.min(hs + p.kh, p.h); iy++) {
+          for (let ix = Math.max(ws, 0); ix < Math.min(ws + p.kw, p.w); ix++) {
+            sum = Math.fround(sum + xs[base + iy * p.w + ix]);
+          }
+        }
+        y[o] = sum / avgDivisor(p, oy, ox);
+      }
+    }
+  }
+  return wrap(y);
+}
+
+/** Each window hands gy / divisor to every input cell it covers. */
+export function avgPool2dBackward(gy: Storage, p: Pool2dParams): Storage {
+  const g = f32(gy);
+  checkPoolSizes("avgPool2dBackward", p, { gy: g.length });
+  const gx = new Float32Array(p.n * p.c * p.h * p.w);
+  let o = 0;
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    const base = plane * p.h * p.w;
+    for (let oy = 0; oy < p.oh; oy++) {
+      const hs = oy * p.strideH - p.padH;
+      for (let ox = 0; ox < p.ow; ox++, o++) {
+        const ws = ox * p.strideW - p.padW;
+        const share = Math.fround(g[o] / avgDivisor(p, oy, ox));
+        for (let iy = Math.max(hs, 0); iy < Math.min(hs + p.kh, p.h); iy++) {
+          for (let ix = Math.max(ws, 0); ix < Math.min(ws + p.kw, p.w); ix++) {
+            gx[base + iy * p.w + ix] += share;
+          }
+        }
+      }
+    }
+  }
+  return wrap(gx);
+}
