@@ -1,15 +1,17 @@
 /**
- * Chooses the backend once at start-up. `auto` takes a hardware GPU adapter when one exists; on
- * a software adapter (llvmpipe/lavapipe) or none it takes the CPU backend, which measures faster
- * there. The choice is always reported.
+ * Chooses the backend once at start-up and says why. `auto` takes a hardware GPU adapter when
+ * one exists; on a software adapter (llvmpipe/lavapipe) or none it takes the WASM SIMD CPU
+ * backend, which measures faster there (see gpu/wasm/README.md). `cpu-reference` is the plain
+ * TypeScript oracle the tests compare every kernel against.
  */
 
 import type { Backend } from "./backend.ts";
 import { CpuBackend } from "./cpu/backend.ts";
+import { createWasmBackend } from "./wasm/backend.ts";
 import { WebGpuBackend } from "./webgpu/backend.ts";
 import { createGpuRuntime, NoAdapterError } from "./webgpu/runtime.ts";
 
-export type BackendChoice = "auto" | "cpu" | "webgpu";
+export type BackendChoice = "auto" | "cpu" | "cpu-reference" | "webgpu";
 
 export interface BackendSelection {
   backend: Backend;
@@ -25,8 +27,24 @@ export function webgpuBackend(): Promise<WebGpuBackend> {
   return gpuBackend;
 }
 
+async function fastCpu(reason: string): Promise<BackendSelection> {
+  try {
+    return { backend: await createWasmBackend(), reason };
+  } catch (err) {
+    return {
+      backend: new CpuBackend(),
+      reason: `${reason}; WASM kernels unavailable (${
+        (err as Error).message
+      }), using the TypeScript reference`,
+    };
+  }
+}
+
 export async function selectBackend(choice: BackendChoice): Promise<BackendSelection> {
-  if (choice === "cpu") return { backend: new CpuBackend(), reason: "asked for --backend cpu" };
+  if (choice === "cpu-reference") {
+    return { backend: new CpuBackend(), reason: "asked for --backend cpu-reference" };
+  }
+  if (choice === "cpu") return await fastCpu("asked for --backend cpu");
   if (choice === "webgpu") {
     return { backend: await webgpuBackend(), reason: "asked for --backend webgpu" };
   }
@@ -35,12 +53,11 @@ export async function selectBackend(choice: BackendChoice): Promise<BackendSelec
     if (!gpu.rt.adapter.isSoftware) {
       return { backend: gpu, reason: `hardware adapter found: ${gpu.rt.adapter.description}` };
     }
-    return {
-      backend: new CpuBackend(),
-      reason: `only a software adapter (${gpu.rt.adapter.description}); the CPU backend is faster`,
-    };
+    return await fastCpu(
+      `only a software adapter (${gpu.rt.adapter.description}); the WASM CPU backend is faster`,
+    );
   } catch (err) {
     if (!(err instanceof NoAdapterError)) throw err;
-    return { backend: new CpuBackend(), reason: `no WebGPU adapter: ${err.message}` };
+    return await fastCpu(`no WebGPU adapter: ${err.message}`);
   }
 }

@@ -1,0 +1,221 @@
+/**
+ * Drivers of the convolution kernels (kernels/conv.ts): forward and weight gradient as
+ * implicit GEMMs, input gradient as GEMM + col2im, direct kernels when a group has a single
+ * input channel (depthwise).
+ */
+
+import type { Conv2dParams } from "../../backend.ts";
+import type { WasmRuntime } from "../runtime.ts";
+import type { WasmStorage } from "../storage.ts";
+import * as S from "../kernels/slots.ts";
+import { KC, NC, PARALLEL_MIN_FLOPS, setBlocking, tilePlan } from "./gemm-plan.ts";
+import { reduce } from "./reduce.ts";
+
+const round = (v: number, to: number) => Math.ceil(v / to) * to;
+
+function outSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+/** Validates the geometry and storages, writes the CV_* and CONV_* slots. */
+function setup(
+  rt: WasmRuntime,
+  q: Conv2dParams,
+  x: { name: string; s: WasmStorage; len: number },
+  w: WasmStorage,
+  y: { name: string; s: WasmStorage; len: number },
+): Int32Array {
+  const g = q.groups;
+  if (!(g >= 1) || q.c % g || q.o % g) {
+    throw new Error(`conv2d: ${q.c} in and ${q.o} out channels do not split into ${g} groups`);
+  }
+  const oh = outSize(q.h, q.kh, q.strideH, q.padH, q.dilationH);
+  const ow = outSize(q.w, q.kw, q.strideW, q.padW, q.dilationW);
+  if (oh !== q.oh || ow !== q.ow) {
+    throw new Error(`conv2d: output ${q.oh}x${q.ow} given, the geometry makes ${oh}x${ow}`);
+  }
+  const wLen = q.o * (q.c / g) * q.kh * q.kw;
+  for (const [name, s, len] of [[x.name, x.s, x.len], ["weight", w, wLen], [y.name, y.s, y.len]]) {
+    const st = s as WasmStorage;
+    if (st.length !== len) {
+      throw new Error(`conv2d: ${name} has ${st.length} elements, needs ${len}`);
+    }
+    if (st.dtype !== "f32") throw new Error(`conv2d: ${name} must be f32, got ${st.dtype}`);
+  }
+  const p = rt.begin();
+  p[S.CV_C] = q.c / g;
+  p[S.CV_H] = q.h;
+  p[S.CV_W] = q.w;
+  p[S.CV_KH] = q.kh;
+  p[S.CV_KW] = q.kw;
+  p[S.CV_SH] = q.strideH;
+  p[S.CV_SW] = q.strideW;
+  p[S.CV_PH] = q.padH;
+  p[S.CV_PW] = q.padW;
+  p[S.CV_DH] = q.dilationH;
+  p[S.CV_DW] = q.dilationW;
+  p[S.CV_OH] = q.oh;
+  p[S.CV_OW] = q.ow;
+  p[S.CV_IMG] = q.c * q.h * q.w;
+  p[S.CONV_N] = q.n;
+  p[S.CONV_GROUPS] = g;
+  p[S.CONV_OG] = q.o / g;
+  return p;
+}
+
+const sizes = (q: Conv2dParams) => ({
+  x: q.n * q.c * q.h * q.w,
+  y: q.n * q.o * q.oh * q.ow,
+  flops: q.n * q.o * q.oh * q.ow * (q.c / q.groups) * q.kh * q.kw,
+});
+
+/** Positions per forward item: whole NC panels unless threads would go idle. */
+function positionTile(groups: number, positions: number, threads: number): number {
+  let tn = Math.min(round(positions, 8), NC);
+  while (threads > 1 && groups * Math.ceil(positions / tn) < 4 * threads && tn > 64) {
+    tn = round(tn / 2, 8);
+  }
+  return tn;
+}
+
+/** Bytes of im2col columns the grad-input pass may hold per thread (L2-sized). */
+const GCOL_BYTES = 2 << 20;
+
+export function conv2d(rt: WasmRuntime, x: WasmStorage, w: WasmStorage, q: Conv2dParams) {
+  const n = sizes(q);
+  const y = rt.alloc(n.y, "f32");
+  const p = setup(rt, q, { name: "input", s: x, len: n.x }, w, { name: "output", s: y, len: n.y });
+  const positions = q.oh * q.ow;
+  if (n.y === 0) return y;
+  if (q.c === q.groups) {
+    p[S.CONV_X] = x.ptr;
+    p[S.CONV_W] = w.ptr;
+    p[S.CONV_Y] = y.ptr;
+    rt.workspace(round(positions, 4) * 4);
+    rt.run("dw_fwd_task", n.flops >= PARALLEL_MIN_FLOPS);
+    return y;
+  }
+  const ck = (q.c / q.groups) * q.kh * q.kw;
+  p[S.A_KIND] = S.KIND_STRIDED;
+  p[S.A_PTR] = w.ptr;
+  p[S.A_RS] = ck;
+  p[S.A_CS] = 1;
+  p[S.B_KIND] = S.KIND_IM2COL;
+  p[S.B_PTR] = x.ptr;
+  p[S.CONV_Y] = y.ptr;
+  const tn = positionTile(q.groups, q.n * positions, rt.threads);
+  p[S.CONV_TILE] = tn;
+  rt.workspace(setBlocking(rt, p, ck) + (q.o / q.groups) * tn * 4);
+  rt.run("conv_fwd_task", n.flops >= PARALLEL_MIN_FLOPS);
+  return y;
+}
+
+export function conv2dGradInput(rt: WasmRuntime, gy: WasmStorage, w: WasmStorage, q: Conv2dParams) {
+  const n = sizes(q);
+  const gx = rt.alloc(n.x, "f32");
+  const p = setup(rt, q, { name: "input gradient", s: gx, len: n.x }, w, {
+    name: "output gradient",
+    s: gy,
+    len: n.y,
+  });
+  if (n.x === 0) return gx;
+  p[S.CONV_W] = w.ptr;
+  p[S.CONV_Y] = gy.ptr;
+  p[S.CONV_OUT] = gx.ptr;
+  const positions = q.oh * q.ow;
+  if (q.c === q.groups) {
+    rt.workspace(round(positions, 4) * 4);
+    rt.run("dw_gi_task", n.flops >= PARALLEL_MIN_FLOPS);
+    return gx;
+  }
+  const cg = q.c / q.groups;
+  const khw = q.kh * q.kw;
+  const ck = cg * khw;
+  p[S.A_KIND] = S.KIND_STRIDED;
+  p[S.A_PTR] = w.ptr;
+  p[S.A_RS] = 1;
+  p[S.A_CS] = ck;
+  p[S.B_KIND] = S.KIND_STRIDED;
+  p[S.B_PTR] = gy.ptr;
+  p[S.B_RS] = positions;
+  p[S.B_CS] = 1;
+  p[S.B_SPLIT] = positions;
+  p[S.B_IMG] = q.o * positions;
+  // Items: blocks of images first, then of channels, until every thread has about four.
+  const want = rt.threads > 1 ? 4 * rt.threads : 1;
+  const iBlocks = Math.min(q.n, Math.ceil(want / q.groups));
+  const cBlocks = Math.min(cg, Math.ceil(want / (q.groups * iBlocks)));
+  const cb = Math.min(
+    Math.ceil(cg / cBlocks),
+    Math.max(1, Math.floor(GCOL_BYTES / (khw * NC * 4))),
+  );
+  p[S.CONV_TILE] = cb;
+  p[S.CONV_TILE2] = Math.ceil(q.n / iBlocks);
+  rt.workspace(setBlocking(rt, p, q.o / q.groups) + cb * khw * NC * 4);
+  rt.run("conv_gi_task", n.flops >= PARALLEL_MIN_FLOPS);
+  return gx;
+}
+
+export function conv2dGradWeight(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  gy: WasmStorage,
+  q: Conv2dParams,
+) {
+  const n = sizes(q);
+  const cg = q.c / q.groups;
+  const og = q.o / q.groups;
+  const ck = cg * q.kh * q.kw;
+  const gw = rt.alloc(q.o * ck, "f32");
+  const p = setup(rt, q, { name: "input", s: x, len: n.x }, gw, {
+    name: "output gradient",
+    s: gy,
+    len: n.y,
+  });
+  const positions = q.oh * q.ow;
+  if (gw.length === 0) return gw;
+  if (n.y === 0) {
+    gw.data.fill(0);
+    return gw;
+  }
+  p[S.CONV_X] = x.ptr;
+  p[S.CONV_Y] = gy.ptr;
+  p[S.CONV_OUT] = gw.ptr;
+  if (q.c === q.groups) {
+    rt.workspace(round(positions, 4) * 4);
+    rt.run("dw_gw_task", n.flops >= PARALLEL_MIN_FLOPS);
+    return gw;
+  }
+  p[S.A_KIND] = S.KIND_STRIDED;
+  p[S.A_PTR] = gy.ptr;
+  p[S.A_RS] = positions;
+  p[S.A_CS] = 1;
+  p[S.A_SPLIT] = positions;
+  p[S.A_IMG] = q.o * positions;
+  p[S.B_KIND] = S.KIND_IM2COL_T;
+  p[S.B_PTR] = x.ptr;
+  const { tm, tn } = tilePlan(q.groups, og, ck, rt.threads);
+  p[S.CONV_TILE] = tn;
+  p[S.CONV_TILE2] = tm;
+  // Too few output tiles for the threads: split the position sum into slabs (>= 2 KC each),
+  // each summed into its own partial gW, and add the partials up afterwards.
+  const tiles = q.groups * Math.ceil(og / tm) * Math.ceil(ck / tn);
+  const total = q.n * positions;
+  const parallel = n.flops >= PARALLEL_MIN_FLOPS && rt.threads > 1;
+  const splits = parallel
+    ? Math.max(1, Math.min(Math.ceil((4 * rt.threads) / tiles), Math.floor(total / (2 * KC))))
+    : 1;
+  p[S.CONV_KSPLIT] = splits;
+  rt.workspace(setBlocking(rt, p, total));
+  if (splits === 1) {
+    rt.run("conv_gw_task", parallel);
+    return gw;
+  }
+  const partials = rt.alloc(splits * gw.length, "f32");
+  p[S.CONV_OUT] = partials.ptr;
+  rt.run("conv_gw_task", true);
+  const sum = reduce(rt, "sum", partials, [splits, gw.length], [0]);
+  rt.free(partials);
+  rt.free(gw);
+  return sum;
+}

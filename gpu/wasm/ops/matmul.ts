@@ -1,0 +1,48 @@
+/** Batched matmul on the WASM GEMM (transposes become packing strides, never copies). */
+
+import type { MatmulParams } from "../../backend.ts";
+import type { WasmRuntime } from "../runtime.ts";
+import type { WasmStorage } from "../storage.ts";
+import {
+  A_CS,
+  A_KIND,
+  A_PTR,
+  A_RS,
+  B_CS,
+  B_KIND,
+  B_PTR,
+  B_RS,
+  KIND_STRIDED,
+  TASK,
+} from "../kernels/slots.ts";
+import { PARALLEL_MIN_FLOPS, setBlocking, tilePlan } from "./gemm-plan.ts";
+
+export function matmul(rt: WasmRuntime, a: WasmStorage, b: WasmStorage, q: MatmulParams) {
+  const { batch, m, n, k } = q;
+  const aNeed = (batch - 1) * q.aBatchStride + m * k;
+  const bNeed = (batch - 1) * q.bBatchStride + k * n;
+  if (a.length < aNeed || b.length < bNeed) {
+    throw new Error(
+      `matmul: A has ${a.length} elements (needs ${aNeed}), B has ${b.length} (needs ${bNeed})`,
+    );
+  }
+  const out = rt.alloc(batch * m * n, "f32");
+  if (k === 0 || out.length === 0) {
+    out.data.fill(0);
+    return out;
+  }
+  const p = rt.begin();
+  p[A_KIND] = KIND_STRIDED;
+  p[A_PTR] = a.ptr;
+  p[A_RS] = q.transA ? 1 : k;
+  p[A_CS] = q.transA ? m : 1;
+  p[B_KIND] = KIND_STRIDED;
+  p[B_PTR] = b.ptr;
+  p[B_RS] = q.transB ? 1 : n;
+  p[B_CS] = q.transB ? k : 1;
+  rt.workspace(setBlocking(rt, p, k));
+  const { tm, tn } = tilePlan(batch, m, n, rt.threads);
+  p.set([batch, m, n, out.ptr, q.aBatchStride, q.bBatchStride, tm, tn, 0], TASK);
+  rt.run("matmul_task", batch * m * n * k >= PARALLEL_MIN_FLOPS);
+  return out;
+}

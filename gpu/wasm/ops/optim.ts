@@ -1,0 +1,65 @@
+/** Drivers of the in-place optimiser updates (kernels/optim.ts). */
+
+import type { AdamParams, SgdParams } from "../../backend.ts";
+import type { WasmRuntime } from "../runtime.ts";
+import type { WasmStorage } from "../storage.ts";
+import * as S from "../kernels/slots.ts";
+import { PARALLEL_MIN_ELEMENTS } from "./elementwise.ts";
+
+function check(op: string, param: WasmStorage, ...others: WasmStorage[]): void {
+  for (const s of [param, ...others]) {
+    if (s.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${s.dtype}`);
+    if (s.length !== param.length) {
+      throw new Error(`${op}: state of ${s.length} elements for a parameter of ${param.length}`);
+    }
+  }
+}
+
+export function sgdStep(
+  rt: WasmRuntime,
+  param: WasmStorage,
+  grad: WasmStorage,
+  buf: WasmStorage,
+  q: SgdParams,
+): void {
+  const momentum = q.momentum !== 0;
+  check("sgdStep", param, grad, ...(momentum ? [buf] : []));
+  const p = rt.begin();
+  const f = rt.paramsF32;
+  p[S.OPT_PARAM] = param.ptr;
+  p[S.OPT_GRAD] = grad.ptr;
+  p[S.OPT_M] = buf.ptr;
+  p[S.OPT_N] = param.length;
+  f[S.OPT_LR] = q.lr;
+  f[S.OPT_A] = q.momentum;
+  f[S.OPT_B] = q.dampening;
+  f[S.OPT_WD] = q.weightDecay;
+  p[S.OPT_FLAGS] = (momentum ? S.OPT_MOMENTUM : 0) | (q.firstStep ? S.OPT_FIRST_STEP : 0) |
+    (q.nesterov ? S.OPT_NESTEROV : 0);
+  rt.run("sgd_task", param.length >= PARALLEL_MIN_ELEMENTS);
+}
+
+export function adamStep(
+  rt: WasmRuntime,
+  param: WasmStorage,
+  grad: WasmStorage,
+  m: WasmStorage,
+  v: WasmStorage,
+  q: AdamParams,
+): void {
+  check("adamStep", param, grad, m, v);
+  const p = rt.begin();
+  const f = rt.paramsF32;
+  p[S.OPT_PARAM] = param.ptr;
+  p[S.OPT_GRAD] = grad.ptr;
+  p[S.OPT_M] = m.ptr;
+  p[S.OPT_V] = v.ptr;
+  p[S.OPT_N] = param.length;
+  f[S.OPT_LR] = q.lr / (1 - Math.pow(q.beta1, q.step));
+  f[S.OPT_A] = q.beta1;
+  f[S.OPT_B] = q.beta2;
+  f[S.OPT_WD] = q.weightDecay;
+  f[S.OPT_EPS] = q.eps;
+  f[S.OPT_BC2] = Math.sqrt(1 - Math.pow(q.beta2, q.step));
+  rt.run("adam_task", param.length >= PARALLEL_MIN_ELEMENTS);
+}

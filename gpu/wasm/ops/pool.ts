@@ -1,0 +1,77 @@
+/** Drivers of the pooling kernels (kernels/pool.ts). */
+
+import type { Pool2dParams } from "../../backend.ts";
+import type { WasmRuntime } from "../runtime.ts";
+import type { WasmStorage } from "../storage.ts";
+import * as S from "../kernels/slots.ts";
+import { PARALLEL_MIN_ELEMENTS } from "./elementwise.ts";
+
+function begin(rt: WasmRuntime, q: Pool2dParams, input: WasmStorage, inLen: number, op: string) {
+  if (input.length !== inLen) {
+    throw new Error(`${op}: input of ${input.length} elements, the geometry needs ${inLen}`);
+  }
+  if (input.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${input.dtype}`);
+  const p = rt.begin();
+  p[S.PL_PLANES] = q.n * q.c;
+  p[S.PL_H] = q.h;
+  p[S.PL_W] = q.w;
+  p[S.PL_KH] = q.kh;
+  p[S.PL_KW] = q.kw;
+  p[S.PL_SH] = q.strideH;
+  p[S.PL_SW] = q.strideW;
+  p[S.PL_PH] = q.padH;
+  p[S.PL_PW] = q.padW;
+  p[S.PL_OH] = q.oh;
+  p[S.PL_OW] = q.ow;
+  p[S.PL_INCLUDE_PAD] = q.countIncludePad ? 1 : 0;
+  p[S.PL_IN] = input.ptr;
+  return p;
+}
+
+const inSize = (q: Pool2dParams) => q.n * q.c * q.h * q.w;
+const outSize = (q: Pool2dParams) => q.n * q.c * q.oh * q.ow;
+const parallel = (rt: WasmRuntime, q: Pool2dParams) =>
+  inSize(q) >= PARALLEL_MIN_ELEMENTS && q.n * q.c >= rt.threads;
+
+export function maxPool2d(rt: WasmRuntime, x: WasmStorage, q: Pool2dParams) {
+  const p = begin(rt, q, x, inSize(q), "maxPool2d");
+  const y = rt.alloc(outSize(q), "f32");
+  const argmax = rt.alloc(outSize(q), "i32");
+  p[S.PL_OUT] = y.ptr;
+  p[S.PL_ARG] = argmax.ptr;
+  rt.run("maxpool_task", parallel(rt, q));
+  return { y, argmax };
+}
+
+export function maxPool2dBackward(
+  rt: WasmRuntime,
+  gy: WasmStorage,
+  argmax: WasmStorage,
+  q: Pool2dParams,
+): WasmStorage {
+  if (argmax.length !== outSize(q) || argmax.dtype !== "i32") {
+    throw new Error(`maxPool2dBackward: argmax must be i32 of ${outSize(q)} elements`);
+  }
+  const p = begin(rt, q, gy, outSize(q), "maxPool2dBackward");
+  const gx = rt.alloc(inSize(q), "f32");
+  p[S.PL_ARG] = argmax.ptr;
+  p[S.PL_OUT] = gx.ptr;
+  rt.run("maxpool_bwd_task", parallel(rt, q));
+  return gx;
+}
+
+export function avgPool2d(rt: WasmRuntime, x: WasmStorage, q: Pool2dParams): WasmStorage {
+  const p = begin(rt, q, x, inSize(q), "avgPool2d");
+  const y = rt.alloc(outSize(q), "f32");
+  p[S.PL_OUT] = y.ptr;
+  rt.run("avgpool_task", parallel(rt, q));
+  return y;
+}
+
+export function avgPool2dBackward(rt: WasmRuntime, gy: WasmStorage, q: Pool2dParams): WasmStorage {
+  const p = begin(rt, q, gy, outSize(q), "avgPool2dBackward");
+  const gx = rt.alloc(inSize(q), "f32");
+  p[S.PL_OUT] = gx.ptr;
+  rt.run("avgpool_bwd_task", parallel(rt, q));
+  return gx;
+}
