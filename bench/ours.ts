@@ -1,0 +1,86 @@
+/**
+ * Runs the rows on our own backends, in this process: webgpu (the adapter navigator.gpu gives),
+ * cpu (the WASM backend) and cpu-reference (the TypeScript twins, held to a shorter budget
+ * because they exist for correctness, not speed).
+ */
+
+import type { Backend } from "../gpu/backend.ts";
+import { CpuBackend } from "../gpu/cpu/backend.ts";
+import { webgpuBackend } from "../gpu/select.ts";
+import { createWasmBackend } from "../gpu/wasm/backend.ts";
+import { calibrate, fmtS, measure, type Measurement } from "./measure.ts";
+import { CALIBRATION, CALIBRATION_FLOPS, valueOf, type WorkloadSpec } from "./specs.ts";
+import type { Column } from "./table.ts";
+import { formatValue } from "./table.ts";
+import { calibrationStep, prepareOurs } from "./workloads.ts";
+
+export const OUR_BACKENDS = ["webgpu", "cpu", "cpu-reference"] as const;
+export type OurBackendName = (typeof OUR_BACKENDS)[number];
+
+/** The TypeScript twins skip any row that would take longer than this in all. */
+export const REFERENCE_BUDGET_S = 60;
+
+export interface RunOptions {
+  warmup: number;
+  runs: number;
+  budgetS: number;
+  threads: number;
+}
+
+async function openBackend(name: OurBackendName, threads: number): Promise<[Backend, string]> {
+  if (name === "webgpu") {
+    const gpu = await webgpuBackend();
+    const a = gpu.rt.adapter;
+    return [gpu, `adapter ${a.description}, vendor ${a.vendor}${a.isSoftware ? ", software" : ""}`];
+  }
+  const backend = name === "cpu" ? await createWasmBackend(threads) : new CpuBackend();
+  return [backend, backend.description];
+}
+
+/** Writes progress to stderr so stdout carries the table alone. */
+export function logCell(column: string, spec: WorkloadSpec, m: Measurement): void {
+  const text = m.kind === "ok"
+    ? `${formatValue(valueOf(spec, m.seconds))} ${spec.unit} (median ${
+      fmtS(m.seconds)
+    } of ${m.runs})`
+    : `${m.kind}: ${m.reason}`;
+  console.error(`[${column}] ${spec.id}: ${text}`);
+}
+
+export async function runOurColumn(
+  name: OurBackendName,
+  specs: readonly WorkloadSpec[],
+  o: RunOptions,
+): Promise<Column> {
+  const column: Column = { name, info: "", rows: new Map(), ours: true };
+  let backend: Backend;
+  try {
+    [backend, column.info] = await openBackend(name, o.threads);
+  } catch (err) {
+    column.unavailable = (err as Error).message.split("\n")[0];
+    console.error(`[${name}] unavailable: ${column.unavailable}`);
+    return column;
+  }
+  console.error(`[${name}] ${column.info}`);
+  const budgetS = name === "cpu-reference" ? Math.min(o.budgetS, REFERENCE_BUDGET_S) : o.budgetS;
+  const cal = calibrationStep(backend, CALIBRATION as WorkloadSpec);
+  const rate = await calibrate(cal.step, CALIBRATION_FLOPS);
+  cal.dispose();
+  for (const spec of specs) {
+    let m: Measurement;
+    try {
+      const prepared = prepareOurs(backend, spec);
+      try {
+        const estimateS = spec.flops / rate;
+        m = await measure(prepared.step, { ...o, budgetS, estimateS, estimateSlack: 3 });
+      } finally {
+        prepared.dispose();
+      }
+    } catch (err) {
+      m = { kind: "error", reason: (err as Error).message.split("\n")[0] };
+    }
+    column.rows.set(spec.id, m);
+    logCell(name, spec, m);
+  }
+  return column;
+}

@@ -1,0 +1,193 @@
+"""PyTorch CPU peer of `deno task bench`: the same workloads, timed the same way.
+
+Reads one JSON request from argv[1] and prints JSON lines on stdout (see bench/peers/protocol.ts:
+its info, each row's start, first-call time and result), so the Deno side stays the only place
+that formats results and can kill a call that runs far past the budget. Each timed run ends
+with the result in host memory (the loss as a Python float for training steps), as ours does.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(c_in, c_out, k, stride=1, pad=0):
+    return [nn.Conv2d(c_in, c_out, k, stride, pad, bias=False), nn.BatchNorm2d(c_out)]
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            *conv_bn(c_in, c_out, 3, stride, 1), nn.ReLU(), *conv_bn(c_out, c_out, 3, 1, 1)
+        )
+        self.short = (
+            nn.Sequential(*conv_bn(c_in, c_out, 1, stride))
+            if stride != 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.short(x))
+
+
+def resnet18(classes, small_input):
+    """torchvision's resnet18 layout; `small_input` swaps the 7x7/2 stem and its max-pool for
+    one 3x3/1 convolution (the CIFAR variant), matching nn/models/resnet.ts."""
+    if small_input:
+        stem = [*conv_bn(3, 64, 3, 1, 1), nn.ReLU()]
+    else:
+        stem = [*conv_bn(3, 64, 7, 2, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    layers, c = [], 64
+    for width, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        layers += [BasicBlock(c, width, stride), BasicBlock(width, width, 1)]
+        c = width
+    return nn.Sequential(
+        *stem, *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)
+    )
+
+
+def small_cnn():
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 5), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(512, 10),
+    )
+
+
+def colored_mnist_net():
+    return nn.Sequential(
+        nn.BatchNorm2d(3),
+        nn.Conv2d(3, 32, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(3, 2, 1),
+        nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, 1, 1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10),
+    )
+
+
+def train_step_fn(model, batch, size, classes, weight_decay):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, size, size, generator=g)
+    y = torch.randint(0, classes, (batch,), generator=g)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=weight_decay)
+    model.train()
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step
+
+
+def conv_shapes(w):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(w["n"], w["c"], w["h"], w["w"], generator=g)
+    k = torch.randn(w["o"], w["c"], w["k"], w["k"], generator=g) * 0.05
+    return x, k
+
+
+def make_step(w):
+    kind = w["kind"]
+    if kind == "matmul":
+        g = torch.Generator().manual_seed(0)
+        a = torch.randn(w["m"], w["k"], generator=g)
+        b = torch.randn(w["k"], w["n"], generator=g)
+        return lambda: torch.mm(a, b).numpy()
+    if kind == "conv_fwd":
+        x, k = conv_shapes(w)
+        return lambda: F.conv2d(x, k, padding=w["pad"]).numpy()
+    if kind == "conv_bwd":
+        x, k = conv_shapes(w)
+        gy = torch.randn(F.conv2d(x, k, padding=w["pad"]).shape)
+
+        def step():
+            gx = torch.nn.grad.conv2d_input(x.shape, k, gy, padding=w["pad"])
+            gw = torch.nn.grad.conv2d_weight(x, k.shape, gy, padding=w["pad"])
+            return gx.numpy(), gw.numpy()
+
+        return step
+    if kind == "resnet18":
+        model = resnet18(w["classes"], False)
+        return train_step_fn(model, w["batch"], w["size"], w["classes"], 0.0)
+    if kind == "small_cnn":
+        return train_step_fn(small_cnn(), w["batch"], w["size"], w["classes"], 0.0)
+    if kind == "colored_mnist":
+        return train_step_fn(colored_mnist_net(), w["batch"], w["size"], w["classes"], 5e-4)
+    raise ValueError(f"torch_bench.py: unknown workload kind {kind!r}")
+
+
+def emit(line):
+    print(json.dumps(line), flush=True)
+
+
+def timed(step):
+    t0 = time.perf_counter()
+    step()
+    return time.perf_counter() - t0
+
+
+def measure(step, warmup, runs, budget_s, estimate_s, slack, row_id):
+    """Mirrors bench/measure.ts: median seconds of `runs` calls after `warmup` untimed ones, or
+    a skip when the guess or the first call shows the cell would outlast `budget_s`."""
+    calls = max(1, warmup) + runs
+    if estimate_s is not None and estimate_s * calls > slack * budget_s:
+        return {"kind": "skipped", "reason": f"~{estimate_s:.1f} s/call estimated"}
+    first = timed(step)
+    emit({"first": row_id, "seconds": first})
+    # the first call pays for set-up; a second one decides when the first alone looks slow
+    warmed, probe = 1, first
+    if probe * (calls - 1) > budget_s and warmup >= 2 and first < budget_s / 3:
+        warmed, probe = 2, timed(step)
+    if probe * (calls - warmed) > budget_s:
+        return {"kind": "skipped", "reason": f"{probe:.1f} s for warm-up call {warmed}"}
+    for _ in range(warmed, warmup):
+        step()
+    times = []
+    for _ in range(runs):
+        times.append(timed(step))
+    return {"kind": "ok", "seconds": statistics.median(times), "runs": runs, "firstS": first}
+
+
+def calibrate(spec, flops):
+    """FLOP/s of a small convolution, for guessing slow cells before their first call."""
+    x, k = conv_shapes(spec)
+    with torch.no_grad():
+        F.conv2d(x, k, padding=spec["pad"])
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            F.conv2d(x, k, padding=spec["pad"])
+            times.append(time.perf_counter() - t0)
+    return flops / statistics.median(times)
+
+
+def main():
+    req = json.loads(sys.argv[1])
+    torch.set_num_threads(req["threads"])
+    torch.manual_seed(0)
+    rate = calibrate(req["calibration"], req["calibrationFlops"])
+    info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    emit({"info": info})
+    for w in req["workloads"]:
+        grad = w["kind"] not in ("matmul", "conv_fwd", "conv_bwd")
+        emit({"start": w["id"]})
+        try:
+            with torch.enable_grad() if grad else torch.no_grad():
+                out = measure(make_step(w), req["warmup"], req["runs"], req["budgetS"],
+                              w["flops"] / rate, req["estimateSlack"], w["id"])
+        except Exception as err:  # a failed row is reported, the others still run
+            out = {"kind": "error", "reason": f"{type(err).__name__}: {err}"}
+        emit({"id": w["id"], **out})
+
+
+if __name__ == "__main__":
+    main()

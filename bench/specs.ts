@@ -1,0 +1,182 @@
+/**
+ * What each benchmark row computes, as plain data: the same spec drives our backends, the
+ * TensorFlow.js child process and the PyTorch script, so every column times the same problem.
+ */
+
+export type WorkloadKind =
+  | "matmul"
+  | "conv_fwd"
+  | "conv_bwd"
+  | "resnet18"
+  | "small_cnn"
+  | "colored_mnist";
+
+export interface WorkloadSpec {
+  /** Row id, e.g. "W2b"; `--only` selects by `group` ("W2") or by id. */
+  id: string;
+  group: string;
+  label: string;
+  kind: WorkloadKind;
+  unit: "GFLOP/s" | "images/s" | "s/epoch";
+  /** Shape parameters; which ones a kind reads is fixed by `kind`. */
+  m: number;
+  n: number;
+  k: number;
+  c: number;
+  h: number;
+  w: number;
+  o: number;
+  pad: number;
+  batch: number;
+  size: number;
+  classes: number;
+  /** Floating-point operations of one call (training: about 3x the forward pass); used for
+   * GFLOP/s and to guess a slow cell's time before running it. */
+  flops: number;
+}
+
+const ZERO = { m: 0, n: 0, k: 0, c: 0, h: 0, w: 0, o: 0, pad: 0, batch: 0, size: 0, classes: 0 };
+
+/** Same-padded or valid convolution cost and output side, square images. */
+function conv(n: number, cin: number, cout: number, k: number, s: number, p: number, h: number) {
+  const oh = Math.floor((h + 2 * p - k) / s) + 1;
+  return { flops: 2 * n * cout * oh * oh * cin * k * k, oh };
+}
+
+/** ResNet-18 forward FLOPs with torchvision's 7x7/2 stem and 3x3/2 max-pool (W3 of issue 2). */
+export function resnet18Flops(n: number, size: number, classes: number): number {
+  const stem = conv(n, 3, 64, 7, 2, 3, size);
+  let flops = stem.flops;
+  let h = Math.floor((stem.oh + 2 - 3) / 2) + 1;
+  let c = 64;
+  for (const [width, stride] of [[64, 1], [128, 2], [256, 2], [512, 2]]) {
+    for (const s of [stride, 1]) {
+      const a = conv(n, c, width, 3, s, 1, h);
+      const b = conv(n, width, width, 3, 1, 1, a.oh);
+      flops += a.flops + b.flops;
+      if (s !== 1 || c !== width) flops += conv(n, c, width, 1, s, 0, h).flops;
+      h = a.oh;
+      c = width;
+    }
+  }
+  return flops + 2 * n * 512 * classes;
+}
+
+export function smallCnnFlops(n: number, size: number): number {
+  const a = conv(n, 3, 16, 5, 1, 0, size);
+  const b = conv(n, 16, 32, 5, 1, 0, a.oh >> 1);
+  return a.flops + b.flops + 2 * n * 32 * (b.oh >> 1) ** 2 * 10;
+}
+
+export function coloredMnistFlops(n: number, size: number): number {
+  const a = conv(n, 3, 32, 5, 1, 2, size);
+  const pooled = Math.floor((a.oh + 2 - 3) / 2) + 1;
+  const b = conv(n, 32, 32, 3, 1, 1, pooled);
+  const c = conv(n, 32, 64, 3, 2, 1, b.oh);
+  const d = conv(n, 64, 64, 3, 1, 1, c.oh);
+  return a.flops + b.flops + c.flops + d.flops + 2 * n * 64 * 10;
+}
+
+const W2 = { ...ZERO, n: 16, c: 64, h: 56, w: 56, o: 64, k: 3, pad: 1 };
+const W2_FLOPS = conv(16, 64, 64, 3, 1, 1, 56).flops;
+
+/** Images in one Colored-MNIST training epoch (the MNIST training split). */
+export const EPOCH_IMAGES = 60_000;
+
+export const WORKLOADS: readonly WorkloadSpec[] = [
+  {
+    ...ZERO,
+    id: "W1",
+    group: "W1",
+    label: "W1 matmul 1024³",
+    kind: "matmul",
+    unit: "GFLOP/s",
+    m: 1024,
+    n: 1024,
+    k: 1024,
+    flops: 2 * 1024 ** 3,
+  },
+  {
+    ...W2,
+    id: "W2f",
+    group: "W2",
+    label: "W2 conv 3x3 N16 C64 56² O64, forward",
+    kind: "conv_fwd",
+    unit: "GFLOP/s",
+    flops: W2_FLOPS,
+  },
+  {
+    ...W2,
+    id: "W2b",
+    group: "W2",
+    label: "W2 conv, backward (grad input + grad weight)",
+    kind: "conv_bwd",
+    unit: "GFLOP/s",
+    flops: 2 * W2_FLOPS,
+  },
+  {
+    ...ZERO,
+    id: "W3",
+    group: "W3",
+    label: "W3 ResNet-18 64² b32 train step",
+    kind: "resnet18",
+    unit: "images/s",
+    batch: 32,
+    size: 64,
+    classes: 10,
+    flops: 3 * resnet18Flops(32, 64, 10),
+  },
+  {
+    ...ZERO,
+    id: "W4",
+    group: "W4",
+    label: "W4 small CNN 28² b128 train step",
+    kind: "small_cnn",
+    unit: "images/s",
+    batch: 128,
+    size: 28,
+    classes: 10,
+    flops: 3 * smallCnnFlops(128, 28),
+  },
+  {
+    ...ZERO,
+    id: "CM",
+    group: "CM",
+    label: "Colored-MNIST baseline epoch (60k, b128)",
+    kind: "colored_mnist",
+    unit: "s/epoch",
+    batch: 128,
+    size: 28,
+    classes: 10,
+    flops: 3 * coloredMnistFlops(128, 28),
+  },
+];
+
+/** The row's number from the median seconds of one call. */
+export function valueOf(spec: WorkloadSpec, seconds: number): number {
+  if (spec.unit === "GFLOP/s") return spec.flops / seconds / 1e9;
+  if (spec.unit === "images/s") return spec.batch / seconds;
+  return (EPOCH_IMAGES / spec.batch) * seconds;
+}
+
+/** Whether a larger number is better (false only for epoch seconds). */
+export function higherIsBetter(spec: WorkloadSpec): boolean {
+  return spec.unit !== "s/epoch";
+}
+
+/** The small convolution every column calibrates on (N8 C32 28² 3x3 pad 1 O32). */
+export const CALIBRATION = { ...ZERO, n: 8, c: 32, h: 28, w: 28, o: 32, k: 3, pad: 1 };
+export const CALIBRATION_FLOPS = conv(8, 32, 32, 3, 1, 1, 28).flops;
+
+/** Picks rows by `--only` names (groups like "W2" or ids like "W2b"); unknown names throw. */
+export function selectWorkloads(only: string[] | null): WorkloadSpec[] {
+  if (!only) return [...WORKLOADS];
+  const known = new Set(WORKLOADS.flatMap((w) => [w.id, w.group]));
+  const unknown = only.filter((name) => !known.has(name));
+  if (unknown.length) {
+    throw new Error(
+      `--only: unknown workload ${unknown.join(", ")} (known: ${[...known].join(", ")})`,
+    );
+  }
+  return WORKLOADS.filter((w) => only.includes(w.id) || only.includes(w.group));
+}

@@ -1,0 +1,143 @@
+/**
+ * Our side of each benchmark row: builds the problem of a WorkloadSpec on one of our backends
+ * and returns one timed call. Kernel rows (W1, W2) call the backend directly, as the peers call
+ * their kernels; training rows run the real models, loss, autograd and SGD of nn/.
+ */
+
+import type { Backend, Conv2dParams, Storage } from "../gpu/backend.ts";
+import { cmnistNetwork } from "../experiments/cmnist-model.ts";
+import { backward } from "../nn/autograd.ts";
+import { Sequential } from "../nn/layers/container.ts";
+import type { Layer } from "../nn/module.ts";
+import { resnet18 } from "../nn/models/resnet.ts";
+import { smallCnn } from "../nn/models/small-cnn.ts";
+import { crossEntropy } from "../nn/ops/loss.ts";
+import { matmul } from "../nn/ops/matmul.ts";
+import { randn } from "../nn/ops/random.ts";
+import { SGD } from "../nn/optim/sgd.ts";
+import { tidy } from "../nn/scope.ts";
+import { setDefaultBackend, type Tensor, tensor } from "../nn/tensor.ts";
+import type { WorkloadSpec } from "./specs.ts";
+
+/** A prepared row: `step` is one timed call, `dispose` frees what it holds. */
+export interface PreparedWorkload {
+  step: () => Promise<unknown>;
+  dispose: () => void;
+}
+
+/** Hyper-parameters of the training rows, the same in every column. */
+export const TRAIN = { lr: 0.01, momentum: 0.9, cmnistWeightDecay: 5e-4 };
+
+function convParams(s: WorkloadSpec): Conv2dParams {
+  const oh = s.h + 2 * s.pad - s.k + 1;
+  const ow = s.w + 2 * s.pad - s.k + 1;
+  return {
+    n: s.n,
+    c: s.c,
+    h: s.h,
+    w: s.w,
+    o: s.o,
+    kh: s.k,
+    kw: s.k,
+    strideH: 1,
+    strideW: 1,
+    padH: s.pad,
+    padW: s.pad,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    oh,
+    ow,
+  };
+}
+
+/** Reads every storage back to the host in one round trip, then frees them. */
+async function readAndFree(backend: Backend, list: Storage[]): Promise<void> {
+  await backend.readMany(list);
+  for (const s of list) backend.free(s);
+}
+
+function convRow(backend: Backend, s: WorkloadSpec, grads: boolean): PreparedWorkload {
+  const p = convParams(s);
+  const x = randn([s.n, s.c, s.h, s.w], 1, { backend });
+  const w = randn([s.o, s.c, s.k, s.k], 2, { backend });
+  const gy = randn([s.n, s.o, p.oh, p.ow], 3, { backend });
+  const step = grads
+    ? () =>
+      readAndFree(backend, [
+        backend.conv2dGradInput(gy.storage, w.storage, p),
+        backend.conv2dGradWeight(x.storage, gy.storage, p),
+      ])
+    : () => readAndFree(backend, [backend.conv2d(x.storage, w.storage, p)]);
+  return { step, dispose: () => [x, w, gy].forEach((t) => t.dispose()) };
+}
+
+/** The small convolution a column calibrates its guesses on. */
+export function calibrationStep(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+  return convRow(backend, s, false);
+}
+
+function buildModel(s: WorkloadSpec, backend: Backend): Layer {
+  if (s.kind === "resnet18") return resnet18({ numClasses: s.classes, backend });
+  if (s.kind === "small_cnn") return smallCnn({ numClasses: s.classes, backend });
+  const net = cmnistNetwork(backend);
+  return new Sequential(net.encoder, net.main);
+}
+
+/** One SGD-momentum step on a fixed batch, ending with the loss on the host. */
+function trainRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+  setDefaultBackend(backend);
+  const model = buildModel(s, backend).train();
+  const weightDecay = s.kind === "colored_mnist" ? TRAIN.cmnistWeightDecay : 0;
+  const opt = new SGD(model.parameters(), { lr: TRAIN.lr, momentum: TRAIN.momentum, weightDecay });
+  const x = randn([s.batch, 3, s.size, s.size], 4, { backend });
+  const labels = Int32Array.from({ length: s.batch }, (_, i) => (i * 7 + 3) % s.classes);
+  const y = tensor(labels, [s.batch], { backend });
+  const step = async () => {
+    const loss: Tensor = tidy(() => {
+      opt.zeroGrad();
+      const l = crossEntropy(model.forward(x), y);
+      backward(l);
+      opt.step();
+      return l;
+    });
+    const value = (await loss.data())[0];
+    loss.dispose();
+    if (!Number.isFinite(value)) throw new Error(`${s.id}: training loss became ${value}`);
+  };
+  return {
+    step,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      x.dispose();
+      y.dispose();
+    },
+  };
+}
+
+function matmulRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+  const a = randn([s.m, s.k], 5, { backend });
+  const b = randn([s.k, s.n], 6, { backend });
+  const step = async () => {
+    const c = matmul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  return { step, dispose: () => [a, b].forEach((t) => t.dispose()) };
+}
+
+export function prepareOurs(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+  switch (s.kind) {
+    case "matmul":
+      return matmulRow(backend, s);
+    case "conv_fwd":
+      return convRow(backend, s, false);
+    case "conv_bwd":
+      return convRow(backend, s, true);
+    case "resnet18":
+    case "small_cnn":
+    case "colored_mnist":
+      return trainRow(backend, s);
+  }
+}
