@@ -1,6 +1,6 @@
 import type { BinaryOp, UnaryOp } from "../gpu/backend.ts";
 import * as ew from "../nn/ops/elementwise.ts";
-import { allBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import { allBackends, comparedBackends, cpu } from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec } from "./support/gradcheck.ts";
 
 const positive = (shape: number[], seed: number): InputSpec => {
@@ -56,21 +56,21 @@ const UNARY_OPS: UnaryOp[] = [
   "clampMax",
 ];
 
-Deno.test("unary ops: finite differences and CPU vs WebGPU", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("unary ops: finite differences and reference vs WASM (default and split) and WebGPU", async () => {
+  const fast = await comparedBackends();
   for (const op of UNARY_OPS) {
     const shape = [3, 5, 7];
     const spec = UNARY_INPUT[op] === "positive" ? positive(shape, 1) : awayFromZero(shape, 1);
     const fn = (x: ReturnType<typeof ew.exp>) => ew.unary(op, x, PARAM[op] ?? 0);
     await gradCheck(`unary ${op}`, cpu, fn, [spec], { eps: op.startsWith("clamp") ? 3e-3 : 1e-2 });
-    if (gpu) await compareBackends(`unary ${op}`, cpu, gpu, fn, [spec], { rtol: 2e-5 });
+    await compareBackends(`unary ${op}`, cpu, fast, fn, [spec], { rtol: 2e-5 });
   }
 });
 
 const BINARY_OPS: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
 
-Deno.test("binary ops with broadcasting: finite differences and CPU vs WebGPU", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("binary ops with broadcasting: finite differences and reference vs WASM (default and split) and WebGPU", async () => {
+  const fast = await comparedBackends();
   const shapes: [number[], number[]][] = [
     [[2, 3, 5], [2, 3, 5]],
     [[2, 3, 5], [3, 1]],
@@ -86,14 +86,12 @@ Deno.test("binary ops with broadcasting: finite differences and CPU vs WebGPU", 
       await gradCheck(`binary ${op} [${sa}]x[${sb}]`, cpu, fn, [a, b], {
         eps: op === "maximum" || op === "minimum" ? 3e-3 : 1e-2,
       });
-      if (gpu) {
-        await compareBackends(`binary ${op} [${sa}]x[${sb}]`, cpu, gpu, fn, [a, b], { rtol: 2e-5 });
-      }
+      await compareBackends(`binary ${op} [${sa}]x[${sb}]`, cpu, fast, fn, [a, b], { rtol: 2e-5 });
     }
   }
 });
 
-Deno.test("gradient reversal: identity forward, -scale x grad backward, both backends", async () => {
+Deno.test("gradient reversal: identity forward, -scale x grad backward, every backend", async () => {
   for (const backend of await allBackends()) {
     await gradCheck("gradReverse(identity check)", backend, (x) => ew.scale(x, 1), [{
       shape: [4, 3],

@@ -3,7 +3,7 @@ import * as reduce from "../nn/ops/reduce.ts";
 import { tensor } from "../nn/tensor.ts";
 import type { Tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { allBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import { allBackends, comparedBackends, cpu } from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec } from "./support/gradcheck.ts";
 
 const cases: [string, (...x: Tensor[]) => Tensor, InputSpec[]][] = [
@@ -26,11 +26,11 @@ const cases: [string, (...x: Tensor[]) => Tensor, InputSpec[]][] = [
   ["min all", (x) => reduce.min(x), [{ shape: [5, 3] }]],
 ];
 
-Deno.test("layout and reduction ops: finite differences and CPU vs WebGPU", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("layout and reduction ops: finite differences and reference vs WASM (default and split) and WebGPU", async () => {
+  const fast = await comparedBackends();
   for (const [name, fn, specs] of cases) {
     await gradCheck(name, cpu, fn, specs);
-    if (gpu) await compareBackends(name, cpu, gpu, fn, specs, { rtol: 1e-5 });
+    await compareBackends(name, cpu, fast, fn, specs, { rtol: 1e-5 });
   }
 });
 

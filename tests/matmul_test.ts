@@ -9,7 +9,7 @@ import { sum } from "../nn/ops/reduce.ts";
 import { tensor } from "../nn/tensor.ts";
 import type { Tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { cpu, gpuOrNull } from "./support/backends.ts";
+import { allBackends, comparedBackends, cpu, gpuOrNull } from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec, randomValues } from "./support/gradcheck.ts";
 
 /** Plain float64 triple loop over explicit strides: an oracle independent of the twin. */
@@ -170,9 +170,8 @@ Deno.test("matmul, gemm and linear: finite-difference gradients on the CPU", asy
   for (const [label, fn, specs] of cases) await gradCheck(label, cpu, fn, specs);
 });
 
-Deno.test("matmul and linear: CPU vs WebGPU outputs and gradients on awkward shapes", async () => {
-  const gpu = await gpuOrNull();
-  if (!gpu) return;
+Deno.test("matmul and linear: reference vs WASM (default and split) and WebGPU outputs and gradients on awkward shapes", async () => {
+  const fast = await comparedBackends();
   const cases: [string, (...x: Tensor[]) => Tensor, InputSpec[]][] = [
     ["1x1x1", (a, b) => matmul(a, b), [spec([1, 1]), spec([1, 1])]],
     ["3x17 @ 17x5", (a, b) => matmul(a, b), [spec([3, 17]), spec([17, 5])]],
@@ -187,7 +186,7 @@ Deno.test("matmul and linear: CPU vs WebGPU outputs and gradients on awkward sha
     ["linear", (x, w, b) => linear(x, w, b), [spec([5, 130]), spec([17, 130]), spec([17])]],
   ];
   for (const [label, fn, specs] of cases) {
-    await compareBackends(label, cpu, gpu, fn, specs, { rtol: 1e-4, atol: 1e-4 });
+    await compareBackends(label, cpu, fast, fn, specs, { rtol: 1e-4, atol: 1e-4 });
   }
 });
 
@@ -204,8 +203,7 @@ Deno.test("matmul: shapes are checked with clear errors; empty products are zero
     /does not end/,
     "linear",
   );
-  for (const backend of [cpu, await gpuOrNull()]) {
-    if (!backend) continue;
+  for (const backend of await allBackends()) {
     const x = tensor(new Float32Array(0), [2, 0], { backend, requiresGrad: true });
     const y = tensor(new Float32Array(0), [0, 3], { backend, requiresGrad: true });
     const z = matmul(x, y);

@@ -1,14 +1,16 @@
 /**
  * The proof that the engine learns: the small CNN trained on 2,000 MNIST digits must classify
- * 1,000 held-out test digits with >= 95 % accuracy, on the CPU backend and on WebGPU (Mesa's
- * software adapter in CI). Fixed seed, so a pass is reproducible, not lucky. The backends train
- * concurrently: the CPU twin computes on the JS thread while the software adapter's threads run
- * the queued WebGPU work, which keeps this file's wall time near that of the CPU run alone.
+ * 1,000 held-out test digits with >= 95 % accuracy, on the WASM SIMD backend and on WebGPU (Mesa's
+ * software adapter in CI). Fixed seed, so a pass is reproducible, not lucky. The TypeScript
+ * reference backend is left out because it is too slow for CI; it is held to the accelerated
+ * paths kernel by kernel (outputs and gradients) by the op tests, so it learns what they learn.
+ * The backends train concurrently: the WASM backend computes on its threads while the software
+ * adapter's threads run the queued WebGPU work.
  */
 
 import type { Backend } from "../gpu/backend.ts";
 import { runMnistDemo } from "../experiments/mnist-demo.ts";
-import { allBackends } from "./support/backends.ts";
+import { acceleratedBackends } from "./support/backends.ts";
 
 async function learn(backend: Backend): Promise<string> {
   const lines: string[] = [];
@@ -31,8 +33,8 @@ async function learn(backend: Backend): Promise<string> {
   return summary;
 }
 
-Deno.test("small CNN learns MNIST to >= 95 % on every backend", async () => {
-  const backends = await allBackends();
+Deno.test("small CNN learns MNIST to >= 95 % on the WASM and WebGPU backends", async () => {
+  const backends = await acceleratedBackends();
   const results = await Promise.allSettled(backends.map(learn));
   const failures = results.filter((r) => r.status === "rejected").map((r) => String(r.reason));
   for (const r of results) if (r.status === "fulfilled") console.log(`  ${r.value}`);

@@ -353,35 +353,39 @@ async function trainSteps(
 }
 
 Deno.test("checkpoint restores model and Adam state: training continues identically", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    manualSeed(3);
-    const a = smallCnn({ backend: cpu });
-    const optA = new Adam(a.parameters(), { lr: 1e-2 });
-    await trainSteps(a, optA, cpu, 2);
-    const path = `${dir}/ckpt.safetensors`;
-    await saveCheckpoint(path, { model: a, optimizer: optA, metadata: { epoch: "2" } });
-    manualSeed(4);
-    const b = smallCnn({ backend: cpu });
-    const optB = new Adam(b.parameters(), { lr: 1 });
-    assertEqual(await loadCheckpoint(path, { model: b, optimizer: optB }), { epoch: "2" }, "meta");
-    assertEqual(optB.lr, 1e-2, "lr restored");
-    await trainSteps(a, optA, cpu, 1);
-    await trainSteps(b, optB, cpu, 1);
-    assertEqual(await values(b), await values(a), "identical after one more step");
-    await assertRejects(
-      () => loadWeights(path, smallCnn({ backend: cpu })),
-      /ckpt\.safetensors: .*missing key\(s\): conv1\.weight/,
-    );
-    await assertRejects(
-      () => saveCheckpoint(path, { model: a, metadata: { format: "x" } }),
-      /metadata key "format" is reserved/,
-    );
-    for (const m of [a, b]) m.dispose();
-    optA.dispose();
-    optB.dispose();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  for (const backend of await allBackends()) {
+    const at = `[${backend.name}]`;
+    const dir = await Deno.makeTempDir();
+    try {
+      manualSeed(3);
+      const a = smallCnn({ backend });
+      const optA = new Adam(a.parameters(), { lr: 1e-2 });
+      await trainSteps(a, optA, backend, 2);
+      const path = `${dir}/ckpt.safetensors`;
+      await saveCheckpoint(path, { model: a, optimizer: optA, metadata: { epoch: "2" } });
+      manualSeed(4);
+      const b = smallCnn({ backend });
+      const optB = new Adam(b.parameters(), { lr: 1 });
+      const meta = await loadCheckpoint(path, { model: b, optimizer: optB });
+      assertEqual(meta, { epoch: "2" }, `meta ${at}`);
+      assertEqual(optB.lr, 1e-2, `lr restored ${at}`);
+      await trainSteps(a, optA, backend, 1);
+      await trainSteps(b, optB, backend, 1);
+      assertEqual(await values(b), await values(a), `identical after one more step ${at}`);
+      await assertRejects(
+        () => loadWeights(path, smallCnn({ backend })),
+        /ckpt\.safetensors: .*missing key\(s\): conv1\.weight/,
+      );
+      await assertRejects(
+        () => saveCheckpoint(path, { model: a, metadata: { format: "x" } }),
+        /metadata key "format" is reserved/,
+      );
+      for (const m of [a, b]) m.dispose();
+      optA.dispose();
+      optB.dispose();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   }
 });
 

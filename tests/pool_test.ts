@@ -11,7 +11,7 @@ import {
 import { tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { allBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import { allBackends, comparedBackends, cpu } from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec } from "./support/gradcheck.ts";
 
 interface FixtureCase {
@@ -70,7 +70,7 @@ function runFixture(backend: Backend, c: FixtureCase) {
   });
 }
 
-Deno.test(`pooling matches PyTorch ${fixture.torch} forward and backward on both backends`, async () => {
+Deno.test(`pooling matches PyTorch ${fixture.torch} forward and backward on every backend`, async () => {
   for (const backend of await allBackends()) {
     for (const c of fixture.cases) {
       const label = `${c.name} [${backend.name}]`;
@@ -114,16 +114,15 @@ Deno.test("pooling: finite-difference gradients on the CPU", async () => {
   ]);
 });
 
-Deno.test("pooling: CPU vs WebGPU outputs and gradients", async () => {
-  const gpu = await gpuOrNull();
-  if (!gpu) return;
+Deno.test("pooling: reference vs WASM (default and split) and WebGPU outputs and gradients", async () => {
+  const fast = await comparedBackends();
   const big: Case[] = [...WINDOWS, ["k3 s2 p1 on 33x31", [2, 4, 33, 31], {
     kernel: 3,
     stride: 2,
     padding: 1,
   }]];
   for (const [label, shape, o] of big) {
-    await compareBackends(`maxPool2d ${label}`, cpu, gpu, (x) => maxPool2d(x, o), [{ shape }], {
+    await compareBackends(`maxPool2d ${label}`, cpu, fast, (x) => maxPool2d(x, o), [{ shape }], {
       rtol: 1e-6,
       atol: 1e-7,
     });
@@ -131,14 +130,14 @@ Deno.test("pooling: CPU vs WebGPU outputs and gradients", async () => {
       await compareBackends(
         `avgPool2d ${label} countIncludePad=${countIncludePad}`,
         cpu,
-        gpu,
+        fast,
         (x) => avgPool2d(x, { ...o, countIncludePad }),
         [{ shape }],
         { rtol: 1e-5, atol: 1e-6 },
       );
     }
   }
-  await compareBackends("globalAvgPool2d 7x7", cpu, gpu, globalAvgPool2d, [{
+  await compareBackends("globalAvgPool2d 7x7", cpu, fast, globalAvgPool2d, [{
     shape: [4, 16, 7, 7],
   }], {
     rtol: 1e-5,

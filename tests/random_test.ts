@@ -1,11 +1,10 @@
 import { dropout, rand, randn } from "../nn/ops/random.ts";
 import { tensor } from "../nn/tensor.ts";
 import { assertClose } from "./support/assert.ts";
-import { allBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import { acceleratedBackends, allBackends, cpu } from "./support/backends.ts";
 import { gradCheck } from "./support/gradcheck.ts";
 
-Deno.test("random streams are identical on CPU and WebGPU and have the right moments", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("random streams are identical on every backend and have the right moments", async () => {
   const n = 20_000;
   const u = await rand([n], 1234, { backend: cpu }).data();
   const z = await randn([n], 99, { backend: cpu }).data();
@@ -18,12 +17,11 @@ Deno.test("random streams are identical on CPU and WebGPU and have the right mom
   }
   assertClose([mean, sq - mean * mean], [0.5, 1 / 12], "uniform moments", { atol: 0.01 });
   assertClose([zm, zs], [0, 1], "normal moments", { atol: 0.03 });
-  if (gpu) {
-    assertClose(await rand([n], 1234, { backend: gpu }).data(), u, "uniform cpu vs gpu", {
-      atol: 0,
-    });
+  for (const backend of await acceleratedBackends()) {
+    const at = `${backend.name} vs ${cpu.name}`;
+    assertClose(await rand([n], 1234, { backend }).data(), u, `uniform ${at}`, { atol: 0 });
     // f32 cos near its zeros amplifies the GPU's rounding of 2*pi*u: 1e-4 absolute.
-    assertClose(await randn([n], 99, { backend: gpu }).data(), z, "normal cpu vs gpu", {
+    assertClose(await randn([n], 99, { backend }).data(), z, `normal ${at}`, {
       atol: 1e-4,
       rtol: 1e-5,
     });

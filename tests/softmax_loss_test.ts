@@ -5,7 +5,7 @@ import { logSoftmax, softmax } from "../nn/ops/softmax.ts";
 import { tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { assertClose, assertThrows } from "./support/assert.ts";
-import { allBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import { allBackends, comparedBackends, cpu, gpuOrNull, wasmBackend } from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec, randomValues } from "./support/gradcheck.ts";
 
 interface CeFixture {
@@ -56,13 +56,12 @@ Deno.test("softmax and log-softmax: finite differences on every axis", async () 
   }
 });
 
-Deno.test("softmax and log-softmax: CPU vs WebGPU on narrow, wide and permuted rows", async () => {
-  const gpu = await gpuOrNull();
-  if (!gpu) return;
+Deno.test("softmax and log-softmax: reference vs WASM (default and split) and WebGPU on narrow, wide and permuted rows", async () => {
+  const fast = await comparedBackends();
   const cases: [number[], number][] = [[[3, 7], -1], [[5, 300], -1], [[2, 129], 1], [[4, 3, 5], 0]];
   for (const [shape, axis] of cases) {
     for (const [name, fn] of [["softmax", softmax], ["logSoftmax", logSoftmax]] as const) {
-      await compareBackends(`${name} [${shape}] axis ${axis}`, cpu, gpu, (x) => fn(x, axis), [
+      await compareBackends(`${name} [${shape}] axis ${axis}`, cpu, fast, (x) => fn(x, axis), [
         logitsSpec(shape, 9, 20),
       ], { rtol: 1e-4, atol: 1e-5 });
     }
@@ -107,8 +106,8 @@ function bceFn(reduction: Reduction, withPosWeight: boolean) {
     bceWithLogits(x, t, { reduction, posWeight: withPosWeight ? pw : undefined });
 }
 
-Deno.test("BCE with logits: finite differences and CPU vs WebGPU", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("BCE with logits: finite differences and reference vs WASM (default and split) and WebGPU", async () => {
+  const fast = await comparedBackends();
   const specs: InputSpec[] = [
     logitsSpec([5, 3], 4, 6),
     softTargets([5, 3], 5),
@@ -116,7 +115,7 @@ Deno.test("BCE with logits: finite differences and CPU vs WebGPU", async () => {
   ];
   for (const [label, reduction, pw] of bceCases) {
     await gradCheck(`bce ${label}`, cpu, bceFn(reduction, pw), specs);
-    if (gpu) await compareBackends(`bce ${label}`, cpu, gpu, bceFn(reduction, pw), specs);
+    await compareBackends(`bce ${label}`, cpu, fast, bceFn(reduction, pw), specs);
   }
   // Targets get a gradient too (-x per element), as in PyTorch.
   await gradCheck("bce d/d targets", cpu, (t, x) => bceWithLogits(x, t, { reduction: "sum" }), [
@@ -131,8 +130,8 @@ function ceFn(reduction: Reduction, ignoreIndex = -100, weighted = true) {
     crossEntropy(x, y, { weight: weighted ? w : undefined, ignoreIndex, reduction });
 }
 
-Deno.test("cross-entropy with class weights and ignore index: gradients and CPU vs WebGPU", async () => {
-  const gpu = await gpuOrNull();
+Deno.test("cross-entropy with class weights and ignore index: gradients, reference vs WASM (default and split) and WebGPU", async () => {
+  const fast = await comparedBackends();
   const weights: InputSpec = { shape: [5], noGrad: true, values: randomValues(5, 8, 0.2, 2) };
   const cases: [string, InputSpec, ReturnType<typeof ceFn>][] = [
     ["weighted mean", labelsSpec(ceLabels), ceFn("mean")],
@@ -144,17 +143,15 @@ Deno.test("cross-entropy with class weights and ignore index: gradients and CPU 
   for (const [label, labels, fn] of cases) {
     const specs = [logitsSpec([7, 5], 6), labels, weights];
     await gradCheck(`crossEntropy ${label}`, cpu, fn, specs);
-    if (gpu) await compareBackends(`crossEntropy ${label}`, cpu, gpu, fn, specs);
+    await compareBackends(`crossEntropy ${label}`, cpu, fast, fn, specs);
   }
-  if (gpu) {
-    // 300 rows: several workgroups of the per-row kernels.
-    const labels = Array.from({ length: 300 }, (_, i) => (i * 7) % 11 === 10 ? -100 : (i * 7) % 11);
-    await compareBackends("crossEntropy 300x10", cpu, gpu, ceFn("mean"), [
-      logitsSpec([300, 10], 7),
-      labelsSpec(labels),
-      { shape: [10], noGrad: true, values: randomValues(10, 3, 0.2, 2) },
-    ]);
-  }
+  // 300 rows: several workgroups of the per-row kernels, uneven slices of the WASM threads.
+  const labels = Array.from({ length: 300 }, (_, i) => (i * 7) % 11 === 10 ? -100 : (i * 7) % 11);
+  await compareBackends("crossEntropy 300x10", cpu, fast, ceFn("mean"), [
+    logitsSpec([300, 10], 7),
+    labelsSpec(labels),
+    { shape: [10], noGrad: true, values: randomValues(10, 3, 0.2, 2) },
+  ]);
 });
 
 async function checkCe(backend: Backend, fx: CeFixture, i: number): Promise<void> {
@@ -194,29 +191,36 @@ async function checkBce(backend: Backend, fx: BceFixture): Promise<void> {
   assertClose(await logits.grad!.data(), fx.posWeight_gradSum, `${at} posWeight gradient`);
 }
 
-Deno.test("cross-entropy and BCE-with-logits match PyTorch 1.13 on both backends", async () => {
+Deno.test("cross-entropy and BCE-with-logits match PyTorch 1.13 on every backend", async () => {
   for (const backend of await allBackends()) {
     for (const [i, fx] of fixture.crossEntropy.entries()) await checkCe(backend, fx, i);
     await checkBce(backend, fixture.bce);
   }
 });
 
-Deno.test("oneHot, and out-of-range labels: error on the CPU, NaN on the GPU", async () => {
+Deno.test("oneHot, and out-of-range labels: error on the CPU backends, NaN on the GPU", async () => {
   for (const backend of await allBackends()) {
     const labels = tensor(Int32Array.from([2, 0, 1, 2]), [2, 2], { backend });
     const h = oneHot(labels, 3);
     if (h.shape.join() !== "2,2,3") throw new Error(`oneHot shape [${h.shape}]`);
     assertClose(await h.data(), [0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1], `oneHot [${backend.name}]`);
   }
-  const logits = tensor(randomValues(6, 1), [2, 3], { backend: cpu });
-  const bad = tensor(Int32Array.from([1, 3]), [2], { backend: cpu });
-  assertThrows(() => crossEntropy(logits, bad), /label 3 at row 1 is outside the 3 classes/, "CE");
-  assertThrows(() => oneHot(bad, 3), /label 3 at position 1 is outside \[0, 3\)/, "oneHot");
-  assertThrows(
-    () => crossEntropy(logits, tensor([1, 2], [2], { backend: cpu })),
-    /needs i32 labels \[2\], got f32/,
-    "f32 labels",
-  );
+  for (const backend of [cpu, await wasmBackend()]) {
+    const at = `[${backend.name}]`;
+    const logits = tensor(randomValues(6, 1), [2, 3], { backend });
+    const bad = tensor(Int32Array.from([1, 3]), [2], { backend });
+    assertThrows(
+      () => crossEntropy(logits, bad),
+      /label 3 at row 1 is outside the 3 classes/,
+      `CE ${at}`,
+    );
+    assertThrows(() => oneHot(bad, 3), /label 3 at position 1 is outside \[0, 3\)/, `oneHot ${at}`);
+    assertThrows(
+      () => crossEntropy(logits, tensor([1, 2], [2], { backend })),
+      /needs i32 labels \[2\], got f32/,
+      `f32 labels ${at}`,
+    );
+  }
   const gpu = await gpuOrNull();
   if (!gpu) return;
   const x = tensor(randomValues(6, 1), [2, 3], { backend: gpu });

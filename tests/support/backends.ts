@@ -12,6 +12,7 @@ import { createWasmBackend } from "../../gpu/wasm/backend.ts";
 
 let gpu: Promise<Backend | null> | null = null;
 let wasm: Promise<Backend> | null = null;
+let wasmSplit: Promise<Backend> | null = null;
 
 export function gpuOrNull(): Promise<Backend | null> {
   gpu ??= webgpuBackend().catch((err) => {
@@ -29,6 +30,21 @@ export function wasmBackend(): Promise<Backend> {
   return wasm;
 }
 
+/**
+ * The WASM backend on 3 threads with every kernel split over all of them, however small: the
+ * op tests' tiny odd shapes then leave uneven and empty shares, which the default backend (which
+ * keeps small kernels on one thread) never sees. Runtimes are shared per thread count, so it
+ * picks 5 threads where 3 is the machine's default and would force-split the default backend too.
+ */
+export function wasmSplitBackend(): Promise<Backend> {
+  wasmSplit ??= (async () => {
+    const b = await createWasmBackend(navigator.hardwareConcurrency === 3 ? 5 : 3);
+    b.rt.alwaysParallel = true;
+    return b;
+  })();
+  return wasmSplit;
+}
+
 export const cpu = new CpuBackend();
 
 /** The fast backends every kernel is compared against the reference on. */
@@ -36,6 +52,16 @@ export async function acceleratedBackends(): Promise<Backend[]> {
   const g = await gpuOrNull();
   const w = await wasmBackend();
   return g ? [w, g] : [w];
+}
+
+/**
+ * What op tests compare against the reference: the accelerated backends plus the force-split
+ * WASM backend, so the thread partitioning of every kernel meets odd sizes and batch 1.
+ */
+export async function comparedBackends(): Promise<Backend[]> {
+  const [w, g] = [await wasmBackend(), await gpuOrNull()];
+  const split = await wasmSplitBackend();
+  return g ? [w, split, g] : [w, split];
 }
 
 export async function allBackends(): Promise<Backend[]> {

@@ -1,5 +1,6 @@
 /**
- * Finite-difference gradient checks and CPU-vs-WebGPU comparisons, the two proofs every op gets.
+ * Finite-difference gradient checks and reference-vs-accelerated comparisons, the two proofs every
+ * op gets.
  * Inputs are plain arrays so one description runs on any backend.
  */
 
@@ -97,42 +98,45 @@ export async function gradCheck(
   }
 }
 
-/** Runs `fn` on two backends from the same inputs; outputs and input gradients must agree. */
+/**
+ * Runs `fn` on the reference and on each other backend from the same inputs; every output and
+ * input gradient must agree with the reference's. The reference runs once for all of them.
+ */
 export async function compareBackends(
   label: string,
   reference: Backend,
-  other: Backend,
+  others: Backend | Backend[],
   fn: (...x: Tensor[]) => Tensor,
   specs: InputSpec[],
   { rtol = 1e-4, atol = 1e-5, seed = 2 }: Tolerance & { seed?: number } = {},
 ): Promise<void> {
   const values = materialise(specs, seed);
-  const results = [];
-  for (const backend of [reference, other]) {
+  const run = async (backend: Backend) => {
     const inputs = build(backend, specs, values);
     const { out, grads } = tidy(() => {
       const out = fn(...inputs);
       if (out.requiresGrad) backward(objective(out, seed));
       return { out, grads: inputs.map((t) => t.grad) };
     });
-    results.push({
+    const result = {
       out: await out.data(),
       grads: await Promise.all(grads.map((g) => g?.data() ?? null)),
-    });
+    };
     out.dispose();
     for (const t of inputs) {
       t.grad?.dispose();
       t.dispose();
     }
+    return result;
+  };
+  const a = await run(reference);
+  for (const other of Array.isArray(others) ? others : [others]) {
+    const b = await run(other);
+    const at = `${label}: ${other.description} vs ${reference.name}`;
+    assertClose(b.out, a.out, `${at} output`, { rtol, atol });
+    a.grads.forEach((g, i) => {
+      if (g && !b.grads[i]) throw new Error(`${at}: no gradient for input ${i}`);
+      if (g) assertClose(b.grads[i]!, g, `${at} grad ${i}`, { rtol, atol });
+    });
   }
-  const [a, b] = results;
-  assertClose(b.out, a.out, `${label}: ${other.name} vs ${reference.name} output`, { rtol, atol });
-  a.grads.forEach((g, i) => {
-    if (g && b.grads[i]) {
-      assertClose(b.grads[i]!, g, `${label}: ${other.name} vs ${reference.name} grad ${i}`, {
-        rtol,
-        atol,
-      });
-    }
-  });
 }
