@@ -1,0 +1,119 @@
+/**
+ * Register tiles of the implicit-GEMM convolution kernels (gpu/shaders/conv.wgsl).
+ *
+ * Why generated code: on Mesa's llvmpipe every invocation reads memory lane by lane, so a read
+ * costs as much as dozens of FMAs; an invocation therefore owns a large TM x TN accumulator tile
+ * (up to 16 x 16), which only stays in registers (and fast spill slots) when written out as named
+ * variables. WGSL arrays indexed in loops measured 4x slower there. Hardware GPUs run the same
+ * code well: it is an ordinary register-blocked GEMM.
+ */
+
+/** One tile shape: TM x TN outputs per invocation, GX x GY invocations, TK-deep k slices. */
+export interface TileConfig {
+  tm: number;
+  tn: number;
+  gx: number;
+  gy: number;
+  tk: number;
+}
+
+/** k rows staged per barrier; larger values unroll further and compile much slower on llvmpipe. */
+const TK = 8;
+
+/**
+ * Picks the tile for a GEMM of m (spatial side) by n (channel side): 16 x 16 per invocation where
+ * both sides fill it, narrower where a side is small (grouped convs, first layers). Above 64
+ * channels a workgroup spans 128 of them, so each staged im2col value feeds twice the FMAs.
+ */
+export function chooseTile(m: number, n: number): TileConfig {
+  const [tm, gx] = m >= 192 ? [16, 16] : [8, 8];
+  const tn = n > 32 ? 16 : n > 16 ? 8 : 4;
+  return { tm, tn, gx, gy: n > 64 ? 8 : 4, tk: TK };
+}
+
+export function tileWidth(t: TileConfig): { bm: number; bn: number; wg: number } {
+  return { bm: t.gx * t.tm, bn: t.gy * t.tn, wg: t.gx * t.gy };
+}
+
+/** Every `{{KEY}}` the GEMM kernels of conv.wgsl need for this tile. */
+export function tileDefines(t: TileConfig): Record<string, string | number> {
+  const { bm, bn, wg } = tileWidth(t);
+  const bm4 = bm / 4;
+  const bn4 = bn / 4;
+  const aRows = wg / bm4;
+  if (!Number.isInteger(aRows) || t.tk % aRows !== 0 || t.tm % 4 !== 0 || t.tn % 4 !== 0) {
+    throw new Error(`conv tile ${JSON.stringify(t)} does not divide its workgroup evenly`);
+  }
+  return {
+    GX: t.gx,
+    BM: bm,
+    BN: bn,
+    BM4: bm4,
+    BN4: bn4,
+    TK: t.tk,
+    A_ITEMS: t.tk * bm4,
+    B_ITEMS: t.tk * bn4,
+    A_ROWS: aRows,
+    A_PASSES: t.tk / aRows,
+    B_PASSES: Math.ceil((t.tk * bn4) / wg),
+    ACC_DECL: accDecl(t),
+    ACC_STEP: accStep(t, bm4, bn4),
+    ACC_STORE: accStore(t),
+  };
+}
+
+const acc = (i: number, j: number) => `c${i}_${j}`;
+const LANE = ["x", "y", "z", "w"];
+
+function accDecl(t: TileConfig): string {
+  const lines: string[] = [];
+  for (let j = 0; j < t.tn; j++) {
+    for (let i = 0; i < t.tm / 4; i++) lines.push(`var ${acc(i, j)} = vec4<f32>(0.0);`);
+  }
+  return lines.join("\n  ");
+}
+
+/** One k step: TM/4 vec4 reads of A (this invocation's pixels), TN/4 of B, TM*TN FMAs. */
+function accStep(t: TileConfig, bm4: number, bn4: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < t.tm / 4; i++) {
+    lines.push(`let a${i} = As[kk * ${bm4} + lx + ${i * t.gx}];`);
+  }
+  for (let j = 0; j < t.tn / 4; j++) {
+    lines.push(`let b${j} = Bs[kk * ${bn4} + ly * ${t.tn / 4} + ${j}];`);
+  }
+  for (let j = 0; j < t.tn; j++) {
+    const b = `vec4<f32>(b${j >> 2}.${LANE[j & 3]})`;
+    for (let i = 0; i < t.tm / 4; i++) {
+      lines.push(`${acc(i, j)} = fma(a${i}, ${b}, ${acc(i, j)});`);
+    }
+  }
+  return lines.join("\n      ");
+}
+
+/**
+ * Hands the accumulators to the kernel's `rowBase(m, n)` (offset of output (m, n), or -1 past
+ * the last row), `nStride()` (the distance between channels) and `nCount()` (valid channels). Stores go
+ * in descending channel order with the channel clamped to the last valid one, so the clamped
+ * stores are overwritten by the right value and no store needs its own branch: 256 guarded
+ * stores took llvmpipe seconds to compile.
+ */
+function accStore(t: TileConfig): string {
+  const lines = [
+    `let nb = n0 + ly * ${t.tn};`,
+    `let last = nCount() - 1 - nb;`,
+    `let nStep = nStride();`,
+  ];
+  for (let i = 0; i < t.tm / 4; i++) {
+    for (let e = 0; e < 4; e++) {
+      lines.push(`{`, `  let base = rowBase(m0 + (lx + ${i * t.gx}) * 4 + ${e}, nb);`);
+      lines.push(`  if (base >= 0 && last >= 0) {`);
+      for (let j = t.tn - 1; j >= 0; j--) {
+        const at = j === 0 ? "base" : `base + min(${j}, last) * nStep`;
+        lines.push(`    OUT[${at}] = ${acc(i, j)}.${LANE[e]};`);
+      }
+      lines.push(`  }`, `}`);
+    }
+  }
+  return lines.join("\n  ");
+}
