@@ -1,0 +1,11 @@
+/**
+ * Command-line entry: `deno run -A cli.ts <command> [options]`. Each command is declared in
+ * cli/ as data (options, a zod schema, a run function); cli/command-line.ts parses argv.
+ */
+
+import { runCommandLine } from "./cli/command-line.ts";
+import { demoCommand, downloadCommand } from "./cli/commands-data.ts";
+
+if (import.meta.main) {
+  await runCommandLine([demoCommand, downloadCommand], Deno.args);
+}
