@@ -22,7 +22,7 @@ export function broadcastView(shape: readonly number[], target: readonly number[
   const offset = target.length - shape.length;
   return {
     shape: target,
-    strides: target.map((d, i) => {
+    strides: target.map((_, i) => {
       const j = i - offset;
       return j < 0 || shape[j] === 1 ? 0 : strides[j];
     }),
