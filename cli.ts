@@ -5,7 +5,8 @@
 
 import { runCommandLine } from "./cli/command-line.ts";
 import { demoCommand, downloadCommand } from "./cli/commands-data.ts";
+import { cmnistCommand, synthCommand } from "./cli/commands-experiments.ts";
 
 if (import.meta.main) {
-  await runCommandLine([demoCommand, downloadCommand], Deno.args);
+  await runCommandLine([demoCommand, downloadCommand, cmnistCommand, synthCommand], Deno.args);
 }

@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { type BackendChoice, selectBackend } from "../gpu/select.ts";
+import { BACKEND_CHOICES, type BackendChoice, selectBackend } from "../gpu/select.ts";
 import type { Backend } from "../gpu/backend.ts";
-
-export const BACKEND_CHOICES = ["auto", "webgpu", "cpu", "cpu-reference"] as const;
 
 export const backendSchema = z.enum(BACKEND_CHOICES);
 

@@ -6,15 +6,9 @@
 
 import { Command, Option } from "commander";
 import type { z } from "zod";
+import type { OptionSpec } from "../experiments/option-spec.ts";
 
-export interface OptionSpec {
-  /** commander-style flags, e.g. "--image-size <n>" or "--GRL". */
-  flags: string;
-  description: string;
-  default?: string | boolean | string[];
-  choices?: readonly string[];
-  hidden?: boolean;
-}
+export type { OptionSpec };
 
 export interface CommandSpec<S extends z.ZodType> {
   name: string;

@@ -11,7 +11,9 @@ import { createWasmBackend } from "./wasm/backend.ts";
 import { WebGpuBackend } from "./webgpu/backend.ts";
 import { createGpuRuntime, NoAdapterError } from "./webgpu/runtime.ts";
 
-export type BackendChoice = "auto" | "cpu" | "cpu-reference" | "webgpu";
+/** `cpu` is the WASM SIMD backend; `cpu-reference` the TypeScript oracle. */
+export const BACKEND_CHOICES = ["auto", "webgpu", "cpu", "cpu-reference"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendSelection {
   backend: Backend;

@@ -1,0 +1,31 @@
+/** `cmnist` and `synth`: the debiasing benchmarks that need no download. */
+
+import { runCmnist } from "../experiments/cmnist.ts";
+import {
+  type CmnistOptions,
+  cmnistOptionSpecs,
+  cmnistSchema,
+} from "../experiments/cmnist-options.ts";
+import { runSynth } from "../experiments/synth.ts";
+import { type SynthOptions, synthOptionSpecs, synthSchema } from "../experiments/synth-options.ts";
+import type { CommandSpec } from "./command-line.ts";
+
+export const cmnistCommand: CommandSpec<typeof cmnistSchema> = {
+  name: "cmnist",
+  description: "Colored MNIST: baseline / LNTL / TABE / CLGR next to LNTL's published table",
+  options: cmnistOptionSpecs,
+  schema: cmnistSchema,
+  run: async (o: CmnistOptions) => {
+    await runCmnist(o);
+  },
+};
+
+export const synthCommand: CommandSpec<typeof synthSchema> = {
+  name: "synth",
+  description: "synthetic skin artefacts: AUC on plain / marked / ruler / instrument-shift sets",
+  options: synthOptionSpecs,
+  schema: synthSchema,
+  run: async (o: SynthOptions) => {
+    await runSynth(o);
+  },
+};
