@@ -143,3 +143,35 @@ export async function mapBatches(
     return out;
   });
 }
+
+export interface RunEpochsOptions extends Omit<RunEpochOptions, "batches" | "total" | "label"> {
+  loader: {
+    epoch(e: number): AsyncIterable<Batch> | Iterable<Batch>;
+    readonly batchesPerEpoch: number;
+  };
+  epochs: number;
+  /** Names the run in progress bars and log lines. */
+  tag: string;
+  quiet?: boolean;
+  log: (line: string) => void;
+  /** Runs before each epoch, e.g. the learning-rate schedule. */
+  beforeEpoch?: (epoch: number) => void;
+}
+
+/** Trains `epochs` epochs, logging each epoch's mean losses; returns them in order. */
+export async function runDebiasEpochs(o: RunEpochsOptions): Promise<EpochLosses[]> {
+  const epochs: EpochLosses[] = [];
+  for (let e = 0; e < o.epochs; e++) {
+    o.beforeEpoch?.(e);
+    const losses = await runDebiasEpoch({
+      ...o,
+      batches: o.loader.epoch(e),
+      total: o.loader.batchesPerEpoch,
+      label: o.quiet ? undefined : `${o.tag} epoch ${e + 1}/${o.epochs}`,
+    });
+    epochs.push(losses);
+    const aux = losses.aux.map((a) => a.toFixed(3)).join("/");
+    o.log(`${o.tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}`);
+  }
+  return epochs;
+}

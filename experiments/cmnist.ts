@@ -27,7 +27,7 @@ import {
   applyStepSchedule,
   type EpochLosses,
   mapBatches,
-  runDebiasEpoch,
+  runDebiasEpochs,
 } from "../debias/run-epoch.ts";
 import { selectBackend } from "../gpu/select.ts";
 import { CMNIST_FEATURE_CHANNELS, cmnistNetwork } from "./cmnist-model.ts";
@@ -130,21 +130,20 @@ async function trainOne(
     const initialColourProbe = linearProbe(await pooledFeatures(), dim, test.meanIndex, 10, {
       seed,
     });
-    for (let e = 0; e < o.epochs; e++) {
-      applyStepSchedule(optimisers, baseLrs, e, o.lrStep);
-      const losses = await runDebiasEpoch({
+    epochs.push(
+      ...await runDebiasEpochs({
         step,
         heads,
         backend,
-        batches: loader.epoch(e),
+        loader,
+        epochs: o.epochs,
         readEvery: o.readEvery,
-        total: loader.batchesPerEpoch,
-        label: o.quiet ? undefined : `${tag} epoch ${e + 1}/${o.epochs}`,
-      });
-      epochs.push(losses);
-      const aux = losses.aux.map((a) => a.toFixed(3)).join("/");
-      log(`${tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}`);
-    }
+        tag,
+        quiet: o.quiet,
+        log,
+        beforeEpoch: (e) => applyStepSchedule(optimisers, baseLrs, e, o.lrStep),
+      }),
+    );
     encoder.eval();
     main.eval();
     const [logits, pooled] = await mapBatches(test.images, test.shape, backend, 500, (x) => {

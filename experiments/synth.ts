@@ -19,7 +19,7 @@ import { manualSeed } from "../nn/random.ts";
 import { type DebiasConfigName, type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import { buildBiasHeads, disposeBiasHeads, MainHead } from "../debias/heads.ts";
 import { allOptimisers, makeDebiasStep } from "../debias/train-step.ts";
-import { type EpochLosses, mapBatches, runDebiasEpoch } from "../debias/run-epoch.ts";
+import { type EpochLosses, mapBatches, runDebiasEpochs } from "../debias/run-epoch.ts";
 import { selectBackend } from "../gpu/select.ts";
 import { rocAuc } from "./metrics.ts";
 import { formatMeanSd, markdownTable, writeReport } from "./results-files.ts";
@@ -122,20 +122,19 @@ async function trainOne(
   const epochs: EpochLosses[] = [];
   const tag = `${method} seed=${seed}`;
   try {
-    for (let e = 0; e < o.epochs; e++) {
-      const losses = await runDebiasEpoch({
+    epochs.push(
+      ...await runDebiasEpochs({
         step,
         heads,
         backend,
-        batches: loader.epoch(e),
+        loader,
+        epochs: o.epochs,
         readEvery: o.readEvery,
-        total: loader.batchesPerEpoch,
-        label: o.quiet ? undefined : `${tag} epoch ${e + 1}/${o.epochs}`,
-      });
-      epochs.push(losses);
-      const aux = losses.aux.map((a) => a.toFixed(3)).join("/");
-      log(`${tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}`);
-    }
+        tag,
+        quiet: o.quiet,
+        log,
+      }),
+    );
     encoder.eval();
     main.eval();
     const auc = {} as Record<SynthTestSet, number>;

@@ -3,9 +3,6 @@
 // signed so a view can broadcast (0) or flip (negative).
 const MAX_RANK: u32 = 8u;
 
-fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
-  return v[d / 4u][d % 4u];
-}
 
 fn sigmoidf(x: f32) -> f32 {
   if (x >= 0.0) {

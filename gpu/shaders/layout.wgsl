@@ -1,9 +1,6 @@
 //! common
 // Strided copies: one kernel reads any view (permute, slice, flip, broadcast) densely, the other
 // writes a dense tensor into a view of another (concat, slice assignment).
-fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
-  return v[d / 4u][d % 4u];
-}
 
 //! kernel gather
 struct Params { n: u32, rank: u32, offset: i32, pad: u32, shape: array<vec4<i32>, 2>, stride: array<vec4<i32>, 2> }
@@ -18,13 +15,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= P.n) {
     return;
   }
-  var rest = i32(i);
-  var o = P.offset;
-  for (var d = i32(P.rank) - 1; d >= 0; d--) {
-    let size = dimOf(P.shape, u32(d));
-    o += (rest % size) * dimOf(P.stride, u32(d));
-    rest = rest / size;
-  }
+  let o = viewOffset(i, P.rank, P.offset, P.shape, P.stride);
   Y[i] = X[o];
 }
 
@@ -41,12 +32,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= P.n) {
     return;
   }
-  var rest = i32(i);
-  var o = P.offset;
-  for (var d = i32(P.rank) - 1; d >= 0; d--) {
-    let size = dimOf(P.shape, u32(d));
-    o += (rest % size) * dimOf(P.stride, u32(d));
-    rest = rest / size;
-  }
+  let o = viewOffset(i, P.rank, P.offset, P.shape, P.stride);
   Y[o] = X[i];
 }

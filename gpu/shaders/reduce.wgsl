@@ -2,9 +2,6 @@
 // Reductions over any set of axes: each output owns a strided walk over the reduced elements.
 // Small reductions use one thread per output; large ones one workgroup per output with a
 // shared-memory tree.
-fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
-  return v[d / 4u][d % 4u];
-}
 
 struct Params {
   outputs: u32, keptRank: u32, reducedRank: u32, reducedSize: u32,
@@ -13,25 +10,11 @@ struct Params {
 }
 
 fn baseOffset(p: Params, out: u32) -> i32 {
-  var rest = i32(out);
-  var o = 0;
-  for (var d = i32(p.keptRank) - 1; d >= 0; d--) {
-    let size = dimOf(p.keptShape, u32(d));
-    o += (rest % size) * dimOf(p.keptStride, u32(d));
-    rest = rest / size;
-  }
-  return o;
+  return viewOffset(out, p.keptRank, 0, p.keptShape, p.keptStride);
 }
 
 fn reducedOffset(p: Params, r: u32) -> i32 {
-  var rest = i32(r);
-  var o = 0;
-  for (var d = i32(p.reducedRank) - 1; d >= 0; d--) {
-    let size = dimOf(p.redShape, u32(d));
-    o += (rest % size) * dimOf(p.redStride, u32(d));
-    rest = rest / size;
-  }
-  return o;
+  return viewOffset(r, p.reducedRank, 0, p.redShape, p.redStride);
 }
 
 fn combine(acc: f32, v: f32) -> f32 {

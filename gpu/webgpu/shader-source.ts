@@ -10,6 +10,24 @@ const PRELUDE = `
 fn linearIndex(wid: vec3u, nwg: vec3u, lid: u32, wgSize: u32) -> u32 {
   return (wid.y * nwg.x + wid.x) * wgSize + lid;
 }
+
+// Views of up to 8 dims travel as array<vec4<i32>, 2> uniforms (see gpu/views.ts packDims).
+fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
+  return v[d / 4u][d % 4u];
+}
+
+// Flat offset of the i-th element (row-major over shape) of a strided view.
+fn viewOffset(i: u32, rank: u32, offset: i32, shape: array<vec4<i32>, 2>,
+              stride: array<vec4<i32>, 2>) -> i32 {
+  var rest = i32(i);
+  var o = offset;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = dimOf(shape, u32(d));
+    o += (rest % size) * dimOf(stride, u32(d));
+    rest = rest / size;
+  }
+  return o;
+}
 `;
 
 interface FamilySource {
