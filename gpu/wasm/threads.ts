@@ -15,7 +15,7 @@ const WORKER_SPIN = 5_000;
 /** Polls before the main thread sleeps while workers finish. */
 const MAIN_SPIN = 20_000;
 /** A worker silent this long is reported as stuck instead of hanging the process. */
-const STUCK_MS = 300_000;
+const STUCK_MS = 60_000;
 
 export class ThreadPool {
   readonly #ctl: Int32Array;

@@ -13,8 +13,10 @@ const exports = instantiate(init.module, init.memory);
 const tasks = init.names.map((n) => exports[n] as TaskFn);
 const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_SLOTS);
 
-parentPort!.postMessage("ready");
+// Read the generation before saying ready: the dispatcher may bump it as soon as it hears us,
+// and a worker that read it afterwards would wait for the next dispatch and hang this one.
 let seen = Atomics.load(ctl, GEN);
+parentPort!.postMessage("ready");
 for (;;) {
   let polls = 0;
   while (Atomics.load(ctl, GEN) === seen) {
