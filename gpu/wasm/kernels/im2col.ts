@@ -74,6 +74,10 @@ function imageRow(p: usize, x: usize, ck: i32, p0: i32, len: i32, dst: usize): v
   const src = x + ((<usize> c * <usize> h * <usize> w) << 2);
   const rowOff = i * pi(p, CV_DH) - pi(p, CV_PH);
   const colOff = j * pi(p, CV_DW) - pi(p, CV_PW);
+  if (sh == 1 && sw == 1 && ow == w) {
+    shiftedRow(src, h, w, rowOff, colOff, p0, len, dst);
+    return;
+  }
   let oh = p0 / ow;
   let o = p0 - oh * ow;
   let left = len;
@@ -117,6 +121,48 @@ function imageRow(p: usize, x: usize, ck: i32, p0: i32, len: i32, dst: usize): v
     left -= seg;
     oh++;
     o = 0;
+  }
+}
+
+/**
+ * imageRow for stride 1 and ow == w, where the row is the plane shifted by rowOff * w + colOff:
+ * one contiguous copy plus zeroed border columns, instead of a loop per output row (rows of
+ * 2-16 floats on ResNet's small maps made the per-row overhead dominate the packing).
+ */
+function shiftedRow(
+  src: usize,
+  h: i32,
+  w: i32,
+  rowOff: i32,
+  colOff: i32,
+  p0: i32,
+  len: i32,
+  dst: usize,
+): void {
+  const delta = rowOff * w + colOff;
+  const hw = h * w;
+  const end = p0 + len;
+  // Positions whose source row is inside the plane, clamped so the source stays in the plane.
+  const lo = imin(imax(p0, imax(-rowOff * w, -delta)), end);
+  const hi = imax(imin(end, imin((h - rowOff) * w, hw - delta)), lo);
+  zeroF32(dst, lo - p0);
+  if (hi > lo) {
+    const out = dst + (<usize> (lo - p0) << 2);
+    const from = src + (<usize> (lo + delta) << 2);
+    const n = hi - lo;
+    if (n >= 32) memory.copy(out, from, <usize> n << 2);
+    else for (let t = 0; t < n; t++) store<f32>(out + (<usize> t << 2), load<f32>(from + (<usize> t << 2)));
+  }
+  zeroF32(dst + (<usize> (hi - p0) << 2), end - hi);
+  if (colOff == 0) return;
+  // Columns whose source column falls off the left or right edge read a neighbour row: zero them.
+  const c0 = colOff < 0 ? 0 : w - colOff;
+  const c1 = colOff < 0 ? imin(-colOff, w) : w;
+  const r0 = p0 / w;
+  for (let r = r0; r * w < end; r++) {
+    const a = imax(r * w + imax(c0, 0), p0);
+    const b = imin(r * w + c1, end);
+    for (let q = a; q < b; q++) store<f32>(dst + (<usize> (q - p0) << 2), 0);
   }
 }
 
