@@ -7,6 +7,8 @@
  * `runDownload({ catalog })`.
  */
 
+import { TRAIN_COLUMNS } from "./labels.ts";
+
 /** An archive fetched over plain HTTP(S). */
 export interface HttpSource {
   kind: "http";
@@ -96,7 +98,7 @@ export interface DatasetEntry {
 export interface AnnotationCsv {
   file: string;
   urls: string[];
-  columns: string[];
+  columns: readonly string[];
 }
 
 const STUDY_REPO = "pbevan1/Skin-Deep-Unlearning";
@@ -109,7 +111,7 @@ export function studyCsvUrls(file: string): string[] {
   ];
 }
 
-const csv = (file: string, columns: string[]): AnnotationCsv => ({
+const csv = (file: string, columns: readonly string[]): AnnotationCsv => ({
   file,
   urls: studyCsvUrls(file),
   columns,
@@ -117,15 +119,7 @@ const csv = (file: string, columns: string[]): AnnotationCsv => ({
 
 /** The study's annotation CSVs (instrument proxy, marked, scale, folds, test labels). */
 export const ANNOTATION_CSVS: readonly AnnotationCsv[] = [
-  csv("isic_train_20-19-18-17.csv", [
-    "image_name",
-    "target",
-    "tfrecord",
-    "year",
-    "size",
-    "marked",
-    "scale",
-  ]),
+  csv("isic_train_20-19-18-17.csv", TRAIN_COLUMNS),
   csv("atlas_processed.csv", ["derm", "clinic", "target"]),
   csv("asan.csv", ["image_name", "target"]),
   csv("MClassD.csv", ["image_name", "target"]),

@@ -115,7 +115,6 @@ async function trainOne(
     seed,
     dropLast: true,
   });
-  const epochs: EpochLosses[] = [];
   const tag = `${method} sigma2=${sigma2} seed=${seed}`;
   const dim = CMNIST_FEATURE_CHANNELS;
   const { test } = sets;
@@ -130,20 +129,18 @@ async function trainOne(
     const initialColourProbe = linearProbe(await pooledFeatures(), dim, test.meanIndex, 10, {
       seed,
     });
-    epochs.push(
-      ...await runDebiasEpochs({
-        step,
-        heads,
-        backend,
-        loader,
-        epochs: o.epochs,
-        readEvery: o.readEvery,
-        tag,
-        quiet: o.quiet,
-        log,
-        beforeEpoch: (e) => applyStepSchedule(optimisers, baseLrs, e, o.lrStep),
-      }),
-    );
+    const epochs = await runDebiasEpochs({
+      step,
+      heads,
+      backend,
+      loader,
+      epochs: o.epochs,
+      readEvery: o.readEvery,
+      tag,
+      quiet: o.quiet,
+      log,
+      beforeEpoch: (e) => applyStepSchedule(optimisers, baseLrs, e, o.lrStep),
+    });
     encoder.eval();
     main.eval();
     const [logits, pooled] = await mapBatches(test.images, test.shape, backend, 500, (x) => {

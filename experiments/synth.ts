@@ -119,22 +119,19 @@ async function trainOne(
     seed,
     dropLast: true,
   });
-  const epochs: EpochLosses[] = [];
   const tag = `${method} seed=${seed}`;
   try {
-    epochs.push(
-      ...await runDebiasEpochs({
-        step,
-        heads,
-        backend,
-        loader,
-        epochs: o.epochs,
-        readEvery: o.readEvery,
-        tag,
-        quiet: o.quiet,
-        log,
-      }),
-    );
+    const epochs = await runDebiasEpochs({
+      step,
+      heads,
+      backend,
+      loader,
+      epochs: o.epochs,
+      readEvery: o.readEvery,
+      tag,
+      quiet: o.quiet,
+      log,
+    });
     encoder.eval();
     main.eval();
     const auc = {} as Record<SynthTestSet, number>;
