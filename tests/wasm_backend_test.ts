@@ -54,7 +54,15 @@ async function same(
 }
 
 Deno.test("matmul: every transpose, ragged tiles, broadcast batches", async () => {
-  const shapes = [[1, 1, 1, 1], [1, 5, 7, 3], [1, 17, 33, 300], [3, 130, 9, 70], [2, 3, 600, 40]];
+  // [2, 70, 300, 1100]: several column tiles over A packed once, K in three blocks (last ragged).
+  const shapes = [
+    [1, 1, 1, 1],
+    [1, 5, 7, 3],
+    [1, 17, 33, 300],
+    [3, 130, 9, 70],
+    [2, 3, 600, 40],
+    [2, 70, 300, 1100],
+  ];
   for (const [batch, m, n, k] of shapes) {
     for (const transA of [false, true]) {
       for (const transB of [false, true]) {

@@ -8,6 +8,7 @@ export type TaskFn = (p: number, tid: number, nt: number) => void;
 
 export interface KernelExports {
   gemm_ws_bytes(kc: number, mc: number, nc: number): number;
+  packed_a_bytes(m: number, k: number, kc: number): number;
   data_end(): number;
   [name: string]: unknown;
 }

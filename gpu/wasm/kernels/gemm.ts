@@ -151,11 +151,15 @@ export function gemmTile(
   ldc: i32,
   accumulate: bool,
   ws: usize,
+  aPacked: usize = 0,
 ): void {
-  gemmRange(p, aOff, bOff, m0, mLen, n0, nLen, 0, pi(p, G_K), c, ldc, accumulate, ws);
+  gemmRange(p, aOff, bOff, m0, mLen, n0, nLen, 0, pi(p, G_K), c, ldc, accumulate, ws, aPacked);
 }
 
-/** gemmTile over the slab [k0, k0 + kLen) of K only (split-K work items). */
+/**
+ * gemmTile over the slab [k0, k0 + kLen) of K only (split-K work items). `aPacked` (when not 0)
+ * is A already packed by pack_a_task for all its rows: tiles then skip packing their A blocks.
+ */
 export function gemmRange(
   p: usize,
   aOff: i32,
@@ -170,6 +174,7 @@ export function gemmRange(
   ldc: i32,
   accumulate: bool,
   ws: usize,
+  aPacked: usize = 0,
 ): void {
   const kcMax = pi(p, G_KC);
   const mcMax = pi(p, G_MC);
@@ -189,16 +194,69 @@ export function gemmRange(
       packB(p, bOff, k0 + pc, kc, n0 + jc, nc, bufB, tmp);
       for (let ic = 0; ic < mLen; ic += mcMax) {
         const mc = imin(mcMax, mLen - ic);
-        packA(p, aOff, m0 + ic, mc, k0 + pc, kc, bufA);
-        macro(mc, nc, kc, bufA, bufB, c + <usize> ic * ldcb + (<usize> jc << 2), ldc, acc, edge);
+        let a = bufA;
+        if (aPacked == 0) packA(p, aOff, m0 + ic, mc, k0 + pc, kc, bufA);
+        else a = aPacked + packedBlockOffset(p, k0 + pc) + <usize> ((m0 + ic) >> 2) * aSliver(kc);
+        macro(mc, nc, kc, a, bufB, c + <usize> ic * ldcb + (<usize> jc << 2), ldc, acc, edge);
       }
     }
   }
 }
 
+/** Rows of the matmul in progress, which the packed-A layout is sized by. */
+function packedRows(p: usize): i32 {
+  return pi(p, TASK + 1);
+}
+
+/** Bytes from one batch item's packed A to the block of K starting at k0 (a multiple of KC). */
+function packedBlockOffset(p: usize, k0: i32): usize {
+  return <usize> (k0 / pi(p, G_KC)) * <usize> ((packedRows(p) + 3) >> 2) * aSliver(pi(p, G_KC));
+}
+
+/** Bytes of one batch item's packed A: every (K block, 4-row sliver), slivers sized by kc. */
+export function packed_a_bytes(m: i32, k: i32, kcMax: i32): usize {
+  const slivers = <usize> ((m + 3) >> 2);
+  const full = k / kcMax;
+  const last = k - full * kcMax;
+  return slivers * (<usize> full * aSliver(kcMax) + (last > 0 ? aSliver(last) : 0));
+}
+
+/**
+ * Packs A once for all column tiles of a matmul (each tile would otherwise repack every A block
+ * itself). Items are (batch, K block, MC-row block); task slots as matmul_task, TASK + 9 the
+ * destination.
+ */
+export function pack_a_task(p: usize, _tid: i32, _nt: i32): void {
+  const batch = pi(p, TASK);
+  const m = pi(p, TASK + 1);
+  const aBs = pi(p, TASK + 4);
+  const dst = <usize> pi(p, TASK + 9);
+  const k = pi(p, G_K);
+  const kcMax = pi(p, G_KC);
+  const mcMax = pi(p, G_MC);
+  const kBlocks = (k + kcMax - 1) / kcMax;
+  const mBlocks = (m + mcMax - 1) / mcMax;
+  const perBatch = kBlocks * mBlocks;
+  const batchBytes = packed_a_bytes(m, k, kcMax);
+  for (;;) {
+    const item = claim(p, COUNTER);
+    if (item >= batch * perBatch) break;
+    const b = item / perBatch;
+    const r = item - b * perBatch;
+    const kb = r / mBlocks;
+    const m0 = (r - kb * mBlocks) * mcMax;
+    const k0 = kb * kcMax;
+    const kc = imin(kcMax, k - k0);
+    const at = dst + <usize> b * batchBytes + packedBlockOffset(p, k0) +
+      <usize> (m0 >> 2) * aSliver(kc);
+    packA(p, b * aBs, m0, imin(mcMax, m - m0), k0, kc, at);
+  }
+}
+
 /**
  * Batched matmul: items are (batch, row tile, column tile), claimed by the threads in turn.
- * Task slots: batch, M, N, C, A batch stride, B batch stride, tile rows, tile cols, accumulate.
+ * Task slots: batch, M, N, C, A batch stride, B batch stride, tile rows, tile cols, accumulate,
+ * packed A (0: each tile packs its own A blocks).
  */
 export function matmul_task(p: usize, tid: i32, _nt: i32): void {
   const batch = pi(p, TASK);
@@ -210,6 +268,8 @@ export function matmul_task(p: usize, tid: i32, _nt: i32): void {
   const tm = pi(p, TASK + 6);
   const tn = pi(p, TASK + 7);
   const accumulate = pi(p, TASK + 8) != 0;
+  const aPacked = <usize> pi(p, TASK + 9);
+  const aPackedBytes: usize = aPacked == 0 ? 0 : packed_a_bytes(m, pi(p, G_K), pi(p, G_KC));
   const ws = <usize> pi(p, WS_PTR) + <usize> tid * <usize> pi(p, WS_BYTES);
   const mTiles = (m + tm - 1) / tm;
   const nTiles = (n + tn - 1) / tn;
@@ -236,6 +296,7 @@ export function matmul_task(p: usize, tid: i32, _nt: i32): void {
       n,
       accumulate,
       ws,
+      aPacked == 0 ? 0 : aPacked + <usize> b * aPackedBytes,
     );
   }
 }

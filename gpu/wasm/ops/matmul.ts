@@ -12,6 +12,8 @@ import {
   B_KIND,
   B_PTR,
   B_RS,
+  COUNTER,
+  G_KC,
   KIND_STRIDED,
   TASK,
 } from "../kernels/slots.ts";
@@ -42,7 +44,21 @@ export function matmul(rt: WasmRuntime, a: WasmStorage, b: WasmStorage, q: Matmu
   p[B_CS] = q.transB ? k : 1;
   rt.workspace(setBlocking(rt, p, k));
   const { tm, tn } = tilePlan(batch, m, n, rt.threads);
-  p.set([batch, m, n, out.ptr, q.aBatchStride, q.bBatchStride, tm, tn, 0], TASK);
-  rt.run("matmul_task", batch * m * n * k >= PARALLEL_MIN_FLOPS);
+  const parallel = batch * m * n * k >= PARALLEL_MIN_FLOPS;
+  p.set([batch, m, n, out.ptr, q.aBatchStride, q.bBatchStride, tm, tn, 0, 0], TASK);
+  // Column tiles would each repack all of A (at 1024^3 on 2 threads: 8 tiles); pack it once.
+  const packed = Math.ceil(n / tn) > 1
+    ? rt.alloc(batch * rt.kernels.packed_a_bytes(m, k, p[G_KC]) / 4, "f32")
+    : null;
+  try {
+    if (packed) {
+      p[TASK + 9] = packed.ptr;
+      rt.run("pack_a_task", parallel);
+      p[COUNTER] = 0;
+    }
+    rt.run("matmul_task", parallel);
+  } finally {
+    if (packed) rt.free(packed);
+  }
   return out;
 }
