@@ -57,6 +57,13 @@ export const cmnistOptionSpecs: OptionSpec[] = [
   { flags: "--alpha <x>", description: "TABE confusion weight", default: "0.03" },
   { flags: "--grl-scale <x>", description: "gradient-reversal scale", default: "0.1" },
   {
+    flags: "--confusion-target <kind>",
+    description: "TABE's confusion target: u ~ U(0,1) per element (the study's code) or 1/K " +
+      "(Alvi et al.'s paper)",
+    default: "uniform-random",
+    choices: ["uniform-random", "uniform-target"],
+  },
+  {
     flags: "--aux-weights <kind>",
     description: "bias-head class weights: none (LNTL's code) or inverse-frequency (the study)",
     default: "none",
@@ -90,6 +97,7 @@ export const cmnistSchema = z.object({
   lambdaa: nonNegative("--lambdaa").default(0.01),
   alpha: nonNegative("--alpha").default(0.03),
   grlScale: nonNegative("--grl-scale").default(0.1),
+  confusionTarget: z.enum(["uniform-random", "uniform-target"]).default("uniform-random"),
   auxWeights: z.enum(["none", "inverse-frequency"]).default("none"),
   backend: z.enum(BACKEND_CHOICES).default("auto"),
   outDir: z.string().min(1).default("results/cmnist"),

@@ -80,6 +80,7 @@ export function methodSettings(method: CmnistMethod, o: CmnistOptions) {
     momentum: o.momentum,
     weightDecay: o.weightDecay,
     grlScale: o.grlScale,
+    confusionTarget: o.confusionTarget,
   });
 }
 

@@ -67,6 +67,13 @@ export const synthOptionSpecs: OptionSpec[] = [
   { flags: "--alpha <x>", description: "TABE confusion weight", default: "0.03" },
   { flags: "--grl-scale <x>", description: "gradient-reversal scale", default: "0.1" },
   {
+    flags: "--confusion-target <kind>",
+    description: "TABE's confusion target: u ~ U(0,1) per element (the study's code) or 1/K " +
+      "(Alvi et al.'s paper)",
+    default: "uniform-random",
+    choices: ["uniform-random", "uniform-target"],
+  },
+  {
     flags: "--backend <name>",
     description: "auto, webgpu, cpu (WASM SIMD) or cpu-reference (TypeScript oracle)",
     default: "auto",
@@ -103,6 +110,7 @@ export const synthSchema = z.object({
   lambdaa: nonNegative("--lambdaa").default(0.01),
   alpha: nonNegative("--alpha").default(0.03),
   grlScale: nonNegative("--grl-scale").default(0.1),
+  confusionTarget: z.enum(["uniform-random", "uniform-target"]).default("uniform-random"),
   backend: z.enum(BACKEND_CHOICES).default("auto"),
   outDir: z.string().min(1).default("results/synth"),
   readEvery: count("--read-every", 1).default(20),

@@ -65,6 +65,7 @@ export function synthSettings(method: SynthMethod, o: SynthOptions): DebiasSetti
     lrClass: o.lrClass,
     momentum: o.momentum,
     grlScale: o.grlScale,
+    confusionTarget: o.confusionTarget,
   });
 }
 

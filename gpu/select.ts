@@ -29,9 +29,33 @@ export function webgpuBackend(): Promise<WebGpuBackend> {
   return gpuBackend;
 }
 
-async function fastCpu(reason: string): Promise<BackendSelection> {
+/** The environment variable that caps the WASM backend's kernel threads. */
+export const CPU_THREADS_ENV = "SDU_CPU_THREADS";
+
+/**
+ * Kernel threads asked for through SDU_CPU_THREADS (undefined: one per core). Runs that share a
+ * machine should split its cores this way: kernel threads spin while they wait for each other, and
+ * on oversubscribed cores every run slows far more than its share.
+ */
+export function cpuThreadsFromEnv(): number | undefined {
+  let raw: string | undefined;
   try {
-    return { backend: await createWasmBackend(), reason };
+    raw = Deno.env.get(CPU_THREADS_ENV);
+  } catch {
+    return undefined;
+  }
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`${CPU_THREADS_ENV}=${raw}: expected a positive whole number of threads`);
+  }
+  return threads;
+}
+
+async function fastCpu(reason: string): Promise<BackendSelection> {
+  const threads = cpuThreadsFromEnv();
+  try {
+    return { backend: await createWasmBackend(threads), reason };
   } catch (err) {
     return {
       backend: new CpuBackend(),

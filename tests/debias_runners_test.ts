@@ -63,6 +63,15 @@ Deno.test("synth options: methods resolve to the study's heads", () => {
     synthSchema.parse({ rulers: true, debiasConfig: "CLGR", seeds: "0" }),
   );
   assertEqual(rulers.heads.map((h) => h.column), ["scale"], "rulers -> scale");
+  assertEqual(rulers.confusionTarget, "uniform-random", "the study's confusion target by default");
+  const alvi = synthSchema.parse({
+    debiasConfig: "TABE",
+    seeds: "0",
+    confusionTarget: "uniform-target",
+  });
+  assertEqual(synthSettings("TABE", alvi).confusionTarget, "uniform-target", "--confusion-target");
+  const bad = synthSchema.safeParse({ debiasConfig: "TABE", seeds: "0", confusionTarget: "half" });
+  assertEqual(bad.success, false, "an unknown confusion target is refused");
 });
 
 Deno.test("cmnist and synth runners train, score and write their tables", async () => {
