@@ -52,7 +52,9 @@ export type BinaryOp =
   | "minimum"
   | "eq"
   | "gt"
-  | "ge";
+  | "ge"
+  /** a where b > 0, else 0: ReLU's backward (gradient a, input b) in one pass. */
+  | "reluGrad";
 
 /** A strided read of a storage: element (i0..ik) lives at offset + sum(i_d * strides[d]).
  * Strides may be 0 (broadcast) or negative (flip). */

@@ -67,7 +67,16 @@ Deno.test("unary ops: finite differences and reference vs WASM (default and spli
   }
 });
 
-const BINARY_OPS: BinaryOp[] = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"];
+const BINARY_OPS: BinaryOp[] = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "maximum",
+  "minimum",
+  "reluGrad",
+];
 
 Deno.test("binary ops with broadcasting: finite differences and reference vs WASM (default and split) and WebGPU", async () => {
   const fast = await comparedBackends();

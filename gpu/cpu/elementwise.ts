@@ -42,6 +42,7 @@ export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   eq: (a, b) => (a === b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
+  reluGrad: (a, b) => (b > 0 ? a : 0),
 };
 
 export function unary(op: UnaryOp, x: Storage, param: number): Storage {

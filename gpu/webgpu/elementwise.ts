@@ -42,6 +42,7 @@ export const BINARY_WGSL: Record<BinaryOp, string> = {
   eq: "select(0.0, 1.0, a == b)",
   gt: "select(0.0, 1.0, a > b)",
   ge: "select(0.0, 1.0, a >= b)",
+  reluGrad: "select(0.0, a, b > 0.0)",
 };
 
 function linear(n: number): [number, number, number] {

@@ -26,7 +26,7 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
   rsqrt: (_x, y, g) => mul(g, scale(mul(y, mul(y, y)), -0.5)),
   abs: (x, _y, g) => mul(g, unaryRaw("sign", x)),
   sign: () => null,
-  relu: (x, _y, g) => mul(g, unaryRaw("step", x)),
+  relu: (x, _y, g) => binary("reluGrad", g, x),
   step: () => null,
   sigmoid: (_x, y, g) => mul(g, mul(y, addScalar(neg(y), 1))),
   tanh: (_x, y, g) => mul(g, addScalar(neg(mul(y, y)), 1)),
@@ -122,6 +122,7 @@ const BINARY_RULES: Record<BinaryOp, BinaryRule> = {
   eq: () => [null, null],
   gt: () => [null, null],
   ge: () => [null, null],
+  reluGrad: (_a, b, _y, g) => [binary("reluGrad", g, b), null],
 };
 
 export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {

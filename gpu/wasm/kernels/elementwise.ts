@@ -10,6 +10,7 @@ import {
   B_DIV,
   B_EQ,
   B_GE,
+  B_RELU_GRAD,
   B_GT,
   B_MAXIMUM,
   B_MINIMUM,
@@ -187,6 +188,8 @@ function binaryScalar(op: i32, a: f32, b: f32): f32 {
       return a > b ? 1 : 0;
     case B_GE:
       return a >= b ? 1 : 0;
+    case B_RELU_GRAD:
+      return b > 0 ? a : 0;
   }
   return 0;
 }
@@ -212,6 +215,8 @@ function binaryVector(op: i32, a: v128, b: v128): v128 {
       return v128.and(one, f32x4.gt(a, b));
     case B_GE:
       return v128.and(one, f32x4.ge(a, b));
+    case B_RELU_GRAD:
+      return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
   }
   return a;
 }

@@ -128,6 +128,7 @@ export const B_MINIMUM = 6;
 export const B_EQ = 7;
 export const B_GT = 8;
 export const B_GE = 9;
+export const B_RELU_GRAD = 10;
 
 export const R_SUM = 0;
 export const R_MAX = 1;

@@ -49,6 +49,7 @@ const BINARY: Record<BinaryOp, number> = {
   eq: S.B_EQ,
   gt: S.B_GT,
   ge: S.B_GE,
+  reluGrad: S.B_RELU_GRAD,
 };
 
 function needF32(op: string, ...list: WasmStorage[]): void {
