@@ -18,7 +18,19 @@ import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 
 const UNARY = ("neg exp log sqrt rsqrt abs sign relu step sigmoid tanh silu square reciprocal " +
   "scale addScalar powScalar reverseGrad clampMin clampMax").split(" ") as UnaryOp[];
-const BINARY = ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "gt", "ge", "reluGrad"] as const;
+const BINARY = [
+  "add",
+  "sub",
+  "mul",
+  "div",
+  "pow",
+  "maximum",
+  "minimum",
+  "eq",
+  "gt",
+  "ge",
+  "reluGrad",
+] as const;
 
 Deno.test("element-wise: every unary and binary op, broadcast and strided views", async () => {
   const x = values(1031, 21, -3, 3);
