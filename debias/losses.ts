@@ -21,7 +21,8 @@ export function lntlEntropyLoss(auxLogits: Tensor, lambda: number): Tensor {
 }
 
 /** Which targets TABE's confusion loss pulls the bias head's softmax towards. */
-export type ConfusionTarget = "uniform-random" | "uniform-target";
+export const CONFUSION_TARGETS = ["uniform-random", "uniform-target"] as const;
+export type ConfusionTarget = (typeof CONFUSION_TARGETS)[number];
 
 /**
  * TABE's confusion term: -alpha x sum(u log p) / batch. The study's code (the default here) draws

@@ -7,7 +7,12 @@
 
 import { z } from "zod";
 import type { OptionSpec } from "./option-spec.ts";
-import { BACKEND_CHOICES } from "../gpu/select.ts";
+import {
+  runReportFields,
+  runReportSpecs,
+  unlearningTermFields,
+  unlearningTermSpecs,
+} from "./debias-options.ts";
 import { count, list, nonNegative, number } from "./option-parsers.ts";
 
 /**
@@ -53,31 +58,14 @@ export const cmnistOptionSpecs: OptionSpec[] = [
   { flags: "--lr-class <x>", description: "lr of TABE heads and boosted encoder (default --lr)" },
   { flags: "--momentum <x>", description: "SGD momentum", default: "0.9" },
   { flags: "--weight-decay <x>", description: "weight decay of every optimiser", default: "5e-4" },
-  { flags: "--lambdaa <x>", description: "LNTL term weight", default: "0.01" },
-  { flags: "--alpha <x>", description: "TABE confusion weight", default: "0.03" },
-  { flags: "--grl-scale <x>", description: "gradient-reversal scale", default: "0.1" },
-  {
-    flags: "--confusion-target <kind>",
-    description: "TABE's confusion target: u ~ U(0,1) per element (the study's code) or 1/K " +
-      "(Alvi et al.'s paper)",
-    default: "uniform-random",
-    choices: ["uniform-random", "uniform-target"],
-  },
+  ...unlearningTermSpecs,
   {
     flags: "--aux-weights <kind>",
     description: "bias-head class weights: none (LNTL's code) or inverse-frequency (the study)",
     default: "none",
     choices: ["none", "inverse-frequency"],
   },
-  {
-    flags: "--backend <name>",
-    description: "auto, webgpu, cpu (WASM SIMD) or cpu-reference (TypeScript oracle)",
-    default: "auto",
-    choices: [...BACKEND_CHOICES],
-  },
-  { flags: "--out-dir <dir>", description: "where the table goes", default: "results/cmnist" },
-  { flags: "--read-every <n>", description: "steps between loss read-backs", default: "20" },
-  { flags: "--quiet", description: "no per-batch progress bar" },
+  ...runReportSpecs("results/cmnist"),
 ];
 
 export const cmnistSchema = z.object({
@@ -94,15 +82,9 @@ export const cmnistSchema = z.object({
   lrClass: nonNegative("--lr-class").optional(),
   momentum: nonNegative("--momentum").default(0.9),
   weightDecay: nonNegative("--weight-decay").default(5e-4),
-  lambdaa: nonNegative("--lambdaa").default(0.01),
-  alpha: nonNegative("--alpha").default(0.03),
-  grlScale: nonNegative("--grl-scale").default(0.1),
-  confusionTarget: z.enum(["uniform-random", "uniform-target"]).default("uniform-random"),
+  ...unlearningTermFields,
   auxWeights: z.enum(["none", "inverse-frequency"]).default("none"),
-  backend: z.enum(BACKEND_CHOICES).default("auto"),
-  outDir: z.string().min(1).default("results/cmnist"),
-  readEvery: count("--read-every", 1).default(20),
-  quiet: z.boolean().default(false),
+  ...runReportFields("results/cmnist"),
 });
 
 export type CmnistOptions = z.infer<typeof cmnistSchema>;

@@ -6,8 +6,13 @@
 
 import { z } from "zod";
 import type { OptionSpec } from "./option-spec.ts";
+import {
+  runReportFields,
+  runReportSpecs,
+  unlearningTermFields,
+  unlearningTermSpecs,
+} from "./debias-options.ts";
 import type { DebiasConfigName } from "../debias/config.ts";
-import { BACKEND_CHOICES } from "../gpu/select.ts";
 import { count, list, nonNegative, number } from "./option-parsers.ts";
 
 const CONFIGS: DebiasConfigName[] = [
@@ -63,25 +68,8 @@ export const synthOptionSpecs: OptionSpec[] = [
   { flags: "--lr-base <x>", description: "lr of encoder, main and LNTL heads", default: "0.01" },
   { flags: "--lr-class <x>", description: "lr of TABE heads and boosted encoder", default: "0.01" },
   { flags: "--momentum <x>", description: "SGD momentum", default: "0.9" },
-  { flags: "--lambdaa <x>", description: "LNTL term weight", default: "0.01" },
-  { flags: "--alpha <x>", description: "TABE confusion weight", default: "0.03" },
-  { flags: "--grl-scale <x>", description: "gradient-reversal scale", default: "0.1" },
-  {
-    flags: "--confusion-target <kind>",
-    description: "TABE's confusion target: u ~ U(0,1) per element (the study's code) or 1/K " +
-      "(Alvi et al.'s paper)",
-    default: "uniform-random",
-    choices: ["uniform-random", "uniform-target"],
-  },
-  {
-    flags: "--backend <name>",
-    description: "auto, webgpu, cpu (WASM SIMD) or cpu-reference (TypeScript oracle)",
-    default: "auto",
-    choices: [...BACKEND_CHOICES],
-  },
-  { flags: "--out-dir <dir>", description: "where the table goes", default: "results/synth" },
-  { flags: "--read-every <n>", description: "steps between loss read-backs", default: "20" },
-  { flags: "--quiet", description: "no per-batch progress bar" },
+  ...unlearningTermSpecs,
+  ...runReportSpecs("results/synth"),
 ];
 
 const correlation = (what: string) =>
@@ -107,14 +95,8 @@ export const synthSchema = z.object({
   lrBase: nonNegative("--lr-base").default(0.01),
   lrClass: nonNegative("--lr-class").default(0.01),
   momentum: nonNegative("--momentum").default(0.9),
-  lambdaa: nonNegative("--lambdaa").default(0.01),
-  alpha: nonNegative("--alpha").default(0.03),
-  grlScale: nonNegative("--grl-scale").default(0.1),
-  confusionTarget: z.enum(["uniform-random", "uniform-target"]).default("uniform-random"),
-  backend: z.enum(BACKEND_CHOICES).default("auto"),
-  outDir: z.string().min(1).default("results/synth"),
-  readEvery: count("--read-every", 1).default(20),
-  quiet: z.boolean().default(false),
+  ...unlearningTermFields,
+  ...runReportFields("results/synth"),
 });
 
 export type SynthOptions = z.infer<typeof synthSchema>;
