@@ -13,7 +13,9 @@ import { SGD } from "../nn/optim/sgd.ts";
 import { manualSeed } from "../nn/random.ts";
 import { tidy } from "../nn/scope.ts";
 import { tensor } from "../nn/tensor.ts";
-import { cpu, multi, same, single, values } from "./support/wasm-compare.ts";
+import { multi, same, single } from "./support/wasm-compare.ts";
+import { cpu } from "./support/backends.ts";
+import { randomValues } from "./support/gradcheck.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 
 const UNARY = ("neg exp log sqrt rsqrt abs sign relu step sigmoid tanh silu square reciprocal " +
@@ -33,10 +35,10 @@ const BINARY = [
 ] as const;
 
 Deno.test("element-wise: every unary and binary op, broadcast and strided views", async () => {
-  const x = values(1031, 21, -3, 3);
+  const x = randomValues(1031, 21, -3, 3);
   x[0] = 0;
   x[1] = -0;
-  const positive = values(1031, 22, 0.1, 4);
+  const positive = randomValues(1031, 22, 0.1, 4);
   for (const op of UNARY) {
     const input = ["log", "sqrt", "rsqrt", "powScalar"].includes(op) ? positive : x;
     await same(`unary ${op}`, [input], (b, [s]) => b.unary(op, s, 0.7), { rtol: 2e-6, atol: 1e-7 });
@@ -51,8 +53,8 @@ Deno.test("element-wise: every unary and binary op, broadcast and strided views"
   ];
   for (const op of BINARY) {
     for (const [label, aShape, bShape, aView, bView] of views) {
-      const a = values(aShape.reduce((p, d) => p * d, 1), 23, 0.2, 2);
-      const bv = values(bShape.reduce((p, d) => p * d, 1), 24, 0.2, 2);
+      const a = randomValues(aShape.reduce((p, d) => p * d, 1), 23, 0.2, 2);
+      const bv = randomValues(bShape.reduce((p, d) => p * d, 1), 24, 0.2, 2);
       if (op === "eq") bv.set(a.subarray(0, Math.min(a.length, bv.length, 3)));
       await same(
         `binary ${op} ${label}`,
@@ -65,7 +67,7 @@ Deno.test("element-wise: every unary and binary op, broadcast and strided views"
       );
     }
   }
-  const y = values(1031, 25);
+  const y = randomValues(1031, 25);
   await same("axpby", [x, y], (b, [s, t]) => b.axpby(0.3, s, -1.7, t), { rtol: 1e-6, atol: 1e-6 });
   await same("cast to i32 and back", [x], (b, [s]) => {
     const i = b.cast(s, "i32");
@@ -78,7 +80,7 @@ Deno.test("element-wise: every unary and binary op, broadcast and strided views"
 
 Deno.test("layout and reductions: gather, copyInto, sum/max/min over axis sets", async () => {
   const shape = [3, 4, 5, 6];
-  const x = values(360, 31);
+  const x = randomValues(360, 31);
   const st = contiguousStrides(shape);
   const gathers: [string, StridedView][] = [
     ["permute", { shape: [6, 3, 5, 4], strides: [st[3], st[0], st[2], st[1]], offset: 0 }],
@@ -89,7 +91,7 @@ Deno.test("layout and reductions: gather, copyInto, sum/max/min over axis sets",
   for (const [label, view] of gathers) {
     await same(`gather ${label}`, [x], (b, [s]) => b.gather(s, view));
   }
-  const src = values(3 * 2 * 5 * 6, 32);
+  const src = randomValues(3 * 2 * 5 * 6, 32);
   await same("copyInto slice", [x, src], (b, [dst, s]) => {
     const out = b.gather(dst, denseView(shape));
     b.copyInto(s, out, { shape: [3, 2, 5, 6], strides: st, offset: st[1] });
@@ -107,25 +109,30 @@ Deno.test("layout and reductions: gather, copyInto, sum/max/min over axis sets",
 });
 
 Deno.test("optimisers and reference-twin ops match the CPU backend", async () => {
-  const p = values(1000, 41);
-  const g = values(1000, 42);
+  const p = randomValues(1000, 41);
+  const g = randomValues(1000, 42);
   for (const nesterov of [false, true]) {
     for (const firstStep of [true, false]) {
       const q = { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3, nesterov, firstStep };
-      await same(`sgd ${JSON.stringify(q)}`, [p, g, values(1000, 43)], (b, [pp, gg, buf]) => {
+      await same(`sgd ${JSON.stringify(q)}`, [p, g, randomValues(1000, 43)], (b, [pp, gg, buf]) => {
         b.sgdStep(pp, gg, buf, q);
         return pp;
       }, { rtol: 1e-6, atol: 1e-6 });
     }
   }
   const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
-  await same("adam", [p, g, values(1000, 44), values(1000, 45, 0, 1)], (b, [pp, gg, m, v]) => {
-    b.adamStep(pp, gg, m, v, adam);
-    return pp;
-  }, { rtol: 1e-5, atol: 1e-6 });
-  await same("log-softmax", [values(60, 46)], (b, [s]) => b.softmax(s, 6, 10, true));
+  await same(
+    "adam",
+    [p, g, randomValues(1000, 44), randomValues(1000, 45, 0, 1)],
+    (b, [pp, gg, m, v]) => {
+      b.adamStep(pp, gg, m, v, adam);
+      return pp;
+    },
+    { rtol: 1e-5, atol: 1e-6 },
+  );
+  await same("log-softmax", [randomValues(60, 46)], (b, [s]) => b.softmax(s, 6, 10, true));
   const labels = Int32Array.from([0, 3, 9, 2, 5, 1]);
-  await same("cross-entropy", [values(60, 47), labels], (b, [l, y]) => {
+  await same("cross-entropy", [randomValues(60, 47), labels], (b, [l, y]) => {
     const r = b.crossEntropy(l, y, null, 6, 10, -100);
     b.free(r.weight);
     return r.loss;
@@ -135,7 +142,7 @@ Deno.test("optimisers and reference-twin ops match the CPU backend", async () =>
 Deno.test("memory: pooled reuse, ownership and bounds are enforced", async () => {
   const b = single;
   const before = b.memory();
-  const s = b.upload(values(100, 61));
+  const s = b.upload(randomValues(100, 61));
   assertEqual(b.memory().liveBuffers, before.liveBuffers + 1, "live buffers after upload");
   b.free(s);
   assertEqual(b.memory().liveBytes, before.liveBytes, "live bytes after free");
@@ -161,7 +168,7 @@ Deno.test("small CNN: three SGD steps on WASM follow the CPU backend's losses", 
     manualSeed(5);
     const model = smallCnn({ backend });
     const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-    const x = tensor(values(4 * 3 * 28 * 28, 71), [4, 3, 28, 28], { backend });
+    const x = tensor(randomValues(4 * 3 * 28 * 28, 71), [4, 3, 28, 28], { backend });
     const y = tensor(Int32Array.from([1, 7, 3, 9]), [4], { backend });
     const run: number[] = [];
     for (let step = 0; step < 3; step++) {

@@ -6,7 +6,8 @@
  */
 
 import type { Backend, Conv2dParams, Pool2dParams } from "../gpu/backend.ts";
-import { read, same, values, WASM } from "./support/wasm-compare.ts";
+import { read, same, WASM } from "./support/wasm-compare.ts";
+import { randomValues } from "./support/gradcheck.ts";
 import { assertEqual } from "./support/assert.ts";
 
 Deno.test("matmul: every transpose, ragged tiles, broadcast batches", async () => {
@@ -24,8 +25,8 @@ Deno.test("matmul: every transpose, ragged tiles, broadcast batches", async () =
       for (const transB of [false, true]) {
         const bStride = batch === 3 ? 0 : k * n;
         const q = { batch, m, n, k, transA, transB, aBatchStride: m * k, bBatchStride: bStride };
-        const a = values(batch * m * k, m + k);
-        const bv = values(bStride ? batch * k * n : k * n, n + 1);
+        const a = randomValues(batch * m * k, m + k);
+        const bv = randomValues(bStride ? batch * k * n : k * n, n + 1);
         await same(`matmul ${JSON.stringify(q)}`, [a, bv], (b, [x, y]) => b.matmul(x, y, q), {
           rtol: 1e-4,
           atol: 1e-4,
@@ -102,9 +103,9 @@ Deno.test("conv2d forward, grad-input, grad-weight: stride, padding, dilation, g
     ["few gW tiles, long sum (split-K)", convParams(4, 3, 24, 24, 5, [3, 3], [1, 1, 1, 1])],
   ];
   for (const [label, q] of cases) {
-    const x = values(q.n * q.c * q.h * q.w, 3);
-    const w = values(q.o * (q.c / q.groups) * q.kh * q.kw, 4);
-    const gy = values(q.n * q.o * q.oh * q.ow, 5);
+    const x = randomValues(q.n * q.c * q.h * q.w, 3);
+    const w = randomValues(q.o * (q.c / q.groups) * q.kh * q.kw, 4);
+    const gy = randomValues(q.n * q.o * q.oh * q.ow, 5);
     const ref = convReference(x, w, gy, q);
     const tol = { rtol: 1e-4, atol: 1e-4 };
     await same(`conv2d ${label}`, [x, w], (b, [s, t]) => b.conv2d(s, t, q), tol, ref.y);
@@ -178,8 +179,8 @@ Deno.test("pooling: max and average, padding, both divisor rules", async () => {
     poolParams([1, 2, 13, 17], 3, 3, 0, true),
   ];
   for (const q of cases) {
-    const x = values(q.n * q.c * q.h * q.w, 7);
-    const gy = values(q.n * q.c * q.oh * q.ow, 8);
+    const x = randomValues(q.n * q.c * q.h * q.w, 7);
+    const gy = randomValues(q.n * q.c * q.oh * q.ow, 8);
     const ref = poolReference(x, gy, q);
     const at = JSON.stringify(q);
     await same(
@@ -218,10 +219,10 @@ Deno.test("batch norm: statistics, apply, backward with and without batch statis
   for (
     const s of [{ n: 3, c: 5, spatial: 37 }, { n: 7, c: 3, spatial: 1 }, { n: 1, c: 2, spatial: 4 }]
   ) {
-    const x = values(s.n * s.c * s.spatial, 11, -2, 3);
-    const gy = values(x.length, 12);
-    const gamma = values(s.c, 13, 0.5, 1.5);
-    const beta = values(s.c, 14);
+    const x = randomValues(s.n * s.c * s.spatial, 11, -2, 3);
+    const gy = randomValues(x.length, 12);
+    const gamma = randomValues(s.c, 13, 0.5, 1.5);
+    const beta = randomValues(s.c, 14);
     const at = JSON.stringify(s);
     for (const part of ["mean", "variance"] as const) {
       await same(`batchNormStats ${part} ${at}`, [x], (b, [t]) => {
@@ -255,8 +256,8 @@ Deno.test("batch norm: statistics, apply, backward with and without batch statis
 
 Deno.test("thread count does not change any result bit", async () => {
   const q = convParams(3, 8, 13, 13, 12, [3, 3], [1, 1, 1, 1]);
-  const x = values(q.n * q.c * q.h * q.w, 51);
-  const w = values(q.o * q.c * 9, 52);
+  const x = randomValues(q.n * q.c * q.h * q.w, 51);
+  const w = randomValues(q.o * q.c * 9, 52);
   const results = await Promise.all(WASM.map(async (b) => {
     const [xs, ws] = [b.upload(x), b.upload(w)];
     const y = b.conv2d(xs, ws, q);

@@ -1,24 +1,17 @@
 /**
- * Shared by the WASM backend tests: the TypeScript reference (the oracle), the WASM backend on 1
- * thread and on 3 threads with every kernel forced parallel (so work splits see tiny and uneven
- * shares), and a comparison that runs one op on all of them.
+ * Shared by the WASM backend tests: the WASM backend on 1 thread and the force-split one of
+ * support/backends.ts (so work splits see tiny and uneven shares), and a comparison that runs one
+ * op on the TypeScript reference and on both.
  */
 
 import type { Backend } from "../../gpu/backend.ts";
-import { CpuBackend } from "../../gpu/cpu/backend.ts";
-import { uniformAt } from "../../gpu/random-hash.ts";
-import { createWasmBackend, type WasmBackend } from "../../gpu/wasm/backend.ts";
+import { createWasmBackend } from "../../gpu/wasm/backend.ts";
 import { assertClose } from "./assert.ts";
+import { cpu, wasmSplitBackend } from "./backends.ts";
 
-export const cpu = new CpuBackend();
-export const single = await createWasmBackend(1);
-export const multi = await createWasmBackend(3);
-multi.rt.alwaysParallel = true;
-export const WASM: WasmBackend[] = [single, multi];
-
-export function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => lo + (hi - lo) * uniformAt(i, seed));
-}
+export const single: Backend = await createWasmBackend(1);
+export const multi: Backend = await wasmSplitBackend();
+export const WASM: Backend[] = [single, multi];
 
 export async function read(b: Backend, s: ReturnType<Backend["upload"]>): Promise<Float32Array> {
   const out = await b.read(s);
