@@ -11,13 +11,14 @@ import { Conv2d } from "../nn/layers/conv.ts";
 import { Dropout } from "../nn/layers/dropout.ts";
 import { Linear } from "../nn/layers/linear.ts";
 import { Layer } from "../nn/module.ts";
-import { relu } from "../nn/ops/elementwise.ts";
+import { add, relu } from "../nn/ops/elementwise.ts";
 import { reshape } from "../nn/ops/layout.ts";
+import { matmul } from "../nn/ops/matmul.ts";
 import { bceWithLogits, crossEntropy } from "../nn/ops/loss.ts";
 import { mean } from "../nn/ops/reduce.ts";
 import { softmax } from "../nn/ops/softmax.ts";
 import { keep } from "../nn/scope.ts";
-import { type Tensor, tensor } from "../nn/tensor.ts";
+import { type Tensor, tensor, zeros } from "../nn/tensor.ts";
 import type { BiasHeadSpec } from "./config.ts";
 import { inverseFrequencyWeights } from "./losses.ts";
 
@@ -108,6 +109,63 @@ export class SpatialBiasHead extends Layer {
   }
 }
 
+/**
+ * A bias head that is also told the main label, like the adversary of Zhang et al. (2018): a
+ * learned logit offset per (label, bias class), starting at zero, is added to the wrapped head's
+ * logits. With the label's share of the bias explained by the offsets, the head needs the
+ * features only for the bias evidence the label does not carry, so unlearning it spares the
+ * features of the label itself, which a plain head reads the bias off when the two are strongly
+ * correlated. `forward` gives the wrapped head's logits alone (the evidence beyond the label),
+ * which is what the phase-1 terms flatten; the cross-entropy uses {@link forwardWithLabel}.
+ */
+export class LabelAwareHead extends Layer {
+  readonly inner: Layer;
+  /** [labelClasses, classes] logit offsets. */
+  readonly offsets: Tensor;
+
+  constructor(inner: Layer, readonly labelClasses: number, readonly classes: number) {
+    super(inner.backend);
+    if (!Number.isInteger(labelClasses) || labelClasses < 2) {
+      throw new Error(`label-aware bias head needs >= 2 label classes, got ${labelClasses}`);
+    }
+    this.inner = this.addModule("inner", inner);
+    this.offsets = this.addParameter(
+      "offsets",
+      zeros([labelClasses, classes], { backend: this.backend }),
+    );
+  }
+
+  forward(feat: Tensor): Tensor {
+    return this.inner.forward(feat);
+  }
+
+  /** Logits given the label as a one-hot [N, labelClasses]. */
+  forwardWithLabel(feat: Tensor, labelOneHot: Tensor): Tensor {
+    return add(this.inner.forward(feat), matmul(labelOneHot, this.offsets));
+  }
+}
+
+/**
+ * The logits a head's cross-entropy is scored on: a label-aware head adds its label offsets (it
+ * needs `labelOneHot`), any other head ignores it.
+ */
+export function biasLogits(h: BiasHead, feat: Tensor, labelOneHot: Tensor | null): Tensor {
+  if (!(h.module instanceof LabelAwareHead)) return h.module.forward(feat);
+  if (!labelOneHot) {
+    throw new Error(`label-aware bias head "${h.spec.column}" was given no label one-hot`);
+  }
+  return h.module.forwardWithLabel(feat, labelOneHot);
+}
+
+/** The main-label class count the heads want as a one-hot, or 0 when none is label-aware. */
+export function labelClassesWanted(heads: readonly BiasHead[]): number {
+  let classes = 0;
+  for (const h of heads) {
+    if (h.module instanceof LabelAwareHead) classes = Math.max(classes, h.module.labelClasses);
+  }
+  return classes;
+}
+
 /** One bias head of a configuration, ready to train. */
 export interface BiasHead {
   spec: BiasHeadSpec;
@@ -126,6 +184,11 @@ export interface BuildHeadsOptions {
   trainBias: Record<string, Int32Array>;
   /** "inverse-frequency" (the study) or "none" (LNTL's Colored MNIST code). */
   classWeights?: "inverse-frequency" | "none";
+  /**
+   * Main-label classes the heads are told (an extension: {@link LabelAwareHead}); absent or 0
+   * for the study's heads, which see the features only.
+   */
+  labelAware?: number;
   backend?: Backend;
 }
 
@@ -143,9 +206,10 @@ export function buildBiasHeads(specs: readonly BiasHeadSpec[], o: BuildHeadsOpti
       throw new Error(`bias head "${spec.column}" needs >= 2 classes, got ${spec.classes}`);
     }
     const b = { backend: o.backend };
-    const module = o.kind === "spatial"
+    const inner = o.kind === "spatial"
       ? new SpatialBiasHead(o.inFeatures, spec.classes, b)
       : new AuxiliaryHead(o.inFeatures, spec.classes, { ...b, deep: o.kind === "deep" });
+    const module = o.labelAware ? new LabelAwareHead(inner, o.labelAware, spec.classes) : inner;
     const weights = (o.classWeights ?? "inverse-frequency") === "none" ? null : keep(
       tensor(inverseFrequencyWeights(column, spec.classes), [spec.classes], {
         backend: module.backend,

@@ -17,7 +17,7 @@ import {
   type DebiasStep,
   disposeLosses,
 } from "./train-step.ts";
-import { type StepLosses, uploadBatch } from "./train-step.ts";
+import { disposeBatch, type StepLosses, uploadBatch } from "./train-step.ts";
 import type { BiasHead } from "./heads.ts";
 
 export interface EpochLosses {
@@ -73,7 +73,7 @@ export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
       try {
         pending.push(o.step(device));
       } finally {
-        for (const t of [device.images, device.target, device.labels, ...device.bias]) t.dispose();
+        disposeBatch(device);
       }
       steps++;
       if (pending.length >= readEvery) await drain(pending, sums, o.backend);

@@ -10,6 +10,8 @@
  * Phase 2 (not baseline): fresh forward, optional gradient reversal, each head's weighted
  * cross-entropy; step `main` (the main head has no gradient: PyTorch 1.8 gave it a zero one, so
  * momentum still moved it; `momentumOnZeroedGrads` reproduces that) and the heads' optimisers.
+ * A label-aware head (an extension, heads.ts) is scored in phase 2 with its label offsets and in
+ * phase 1 without them.
  */
 
 import type { Batch } from "../data/batch.ts";
@@ -21,8 +23,7 @@ import { SGD } from "../nn/optim/sgd.ts";
 import { keep, tidy } from "../nn/scope.ts";
 import { type Tensor, tensor, zeros } from "../nn/tensor.ts";
 import type { DebiasSettings } from "./config.ts";
-import type { BiasHead } from "./heads.ts";
-import { mainLoss } from "./heads.ts";
+import { type BiasHead, biasLogits, labelClassesWanted, mainLoss } from "./heads.ts";
 import { auxiliaryLoss, lntlEntropyLoss, tabeConfusionLoss } from "./losses.ts";
 
 /** What a debiasing step trains: encoder -> features -> main head, and the bias heads. */
@@ -77,12 +78,29 @@ export interface DeviceBatch {
   labels: Tensor;
   /** i32 [N] per head, in head order. */
   bias: Tensor[];
+  /** f32 [N, classes] one-hot of `labels`, when a head is label-aware; else null. */
+  labelOneHot: Tensor | null;
+}
+
+/** The main labels as a host one-hot [N, classes], naming a label outside the classes. */
+function hostOneHot(labels: Int32Array, classes: number): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  labels.forEach((y, i) => {
+    if (!(y >= 0 && y < classes)) {
+      throw new Error(
+        `label-aware bias heads: main label ${y} of batch item ${i} is outside [0, ${classes})`,
+      );
+    }
+    out[i * classes + y] = 1;
+  });
+  return out;
 }
 
 /** Uploads a loader batch, picking each head's label column. */
 export function uploadBatch(b: Batch, heads: readonly BiasHead[], backend: Backend): DeviceBatch {
   const n = b.shape[0];
   const on = { backend };
+  const labelClasses = labelClassesWanted(heads);
   return {
     images: tensor(b.images, b.shape, on),
     target: tensor(b.target, [n], on),
@@ -96,7 +114,16 @@ export function uploadBatch(b: Batch, heads: readonly BiasHead[], backend: Backe
       }
       return tensor(column, [n], on);
     }),
+    labelOneHot: labelClasses
+      ? tensor(hostOneHot(b.labels, labelClasses), [n, labelClasses], on)
+      : null,
   };
+}
+
+/** Frees an uploaded batch. */
+export function disposeBatch(b: DeviceBatch): void {
+  for (const t of [b.images, b.target, b.labels, ...b.bias]) t.dispose();
+  b.labelOneHot?.dispose();
 }
 
 /** Per-step losses, detached and kept: read them in groups (backend.readMany), then dispose. */
@@ -162,7 +189,7 @@ export function makeDebiasStep(
       let feat2 = net.encoder.forward(b.images);
       if (s.grl) feat2 = gradReverse(feat2, s.grlScale);
       const aux = net.heads.map((h, i) =>
-        auxiliaryLoss(h.module.forward(feat2), b.bias[i], h.weights)
+        auxiliaryLoss(biasLogits(h, feat2, b.labelOneHot), b.bias[i], h.weights)
       );
       backward(aux.reduce((a, l) => add(a, l)));
       if (s.momentumOnZeroedGrads) zeroFillGrads(opt.main.params);

@@ -64,7 +64,8 @@ export function cmnistMarkdown(o: CmnistOptions, runs: readonly CmnistRun[]): st
   ]);
   const first = runs[0];
   const size = first
-    ? `${first.trainSize} training / ${first.testSize} test digits, ${o.epochs} epoch(s)`
+    ? `${first.trainSize} training / ${first.testSize} test digits, ${o.epochs} epoch(s)` +
+      (o.labelAwareAux ? ", bias heads told the digit" : "")
     : "no runs yet";
   return [
     `# Colored MNIST (${size}, seeds ${o.seeds.join(",")}, lr ${o.lr}, batch ${o.batchSize})`,

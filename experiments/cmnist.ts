@@ -107,6 +107,7 @@ async function trainOne(
     inFeatures: CMNIST_FEATURE_CHANNELS,
     trainBias: sets.train.bias,
     classWeights: o.auxWeights,
+    labelAware: o.labelAwareAux ? 10 : 0,
     backend,
   });
   const { step, optimisers } = makeDebiasStep({ encoder, main, heads }, settings);

@@ -10,7 +10,10 @@ import { BACKEND_CHOICES } from "../gpu/select.ts";
 import type { OptionSpec } from "./option-spec.ts";
 import { count, nonNegative } from "./option-parsers.ts";
 
-/** LNTL's and TABE's weights, the gradient-reversal scale and TABE's confusion target. */
+/**
+ * LNTL's and TABE's weights, the gradient-reversal scale, TABE's confusion target, and whether the
+ * bias heads are told the label.
+ */
 export const unlearningTermSpecs: OptionSpec[] = [
   { flags: "--lambdaa <x>", description: "LNTL term weight", default: "0.01" },
   { flags: "--alpha <x>", description: "TABE confusion weight", default: "0.03" },
@@ -22,6 +25,11 @@ export const unlearningTermSpecs: OptionSpec[] = [
     default: "uniform-random",
     choices: CONFUSION_TARGETS,
   },
+  {
+    flags: "--label-aware-aux",
+    description: "bias heads are also told the true label (Zhang et al. 2018; not in the " +
+      "study), so they learn only the bias the label does not explain",
+  },
 ];
 
 export const unlearningTermFields = {
@@ -29,6 +37,7 @@ export const unlearningTermFields = {
   alpha: nonNegative("--alpha").default(0.03),
   grlScale: nonNegative("--grl-scale").default(0.1),
   confusionTarget: z.enum(CONFUSION_TARGETS).default("uniform-random"),
+  labelAwareAux: z.boolean().default(false),
 };
 
 /** Backend, output folder (per command), loss read-back interval and progress bar. */

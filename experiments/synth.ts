@@ -112,6 +112,7 @@ async function trainOne(
     kind: o.deepAux ? "deep" : "linear",
     inFeatures: features,
     trainBias: sets.train.bias,
+    labelAware: o.labelAwareAux ? 2 : 0,
     backend,
   });
   const { step, optimisers } = makeDebiasStep({ encoder, main, heads }, settings);
@@ -177,7 +178,8 @@ function describe(o: SynthOptions): string {
   const chosen = chosenArtefacts(o).join(" + ");
   return `${chosen} correlated ${o.correlation} with malignancy (others ${o.otherCorrelation}); ` +
     `${o.trainSize} training lesions, ${o.testSize} per test set, ${o.imageSize} px, ` +
-    `${o.epochs} epoch(s), seeds ${o.seeds.join(",")}`;
+    `${o.epochs} epoch(s), seeds ${o.seeds.join(",")}` +
+    (o.labelAwareAux ? "; bias heads told the label (--label-aware-aux)" : "");
 }
 
 /** The Markdown table of AUC per method and test set. */

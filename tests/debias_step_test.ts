@@ -3,10 +3,10 @@ import { backward } from "../nn/autograd.ts";
 import { Conv2d } from "../nn/layers/conv.ts";
 import { Linear } from "../nn/layers/linear.ts";
 import { Layer } from "../nn/module.ts";
-import { add, relu } from "../nn/ops/elementwise.ts";
+import { add } from "../nn/ops/elementwise.ts";
 import { flatten } from "../nn/ops/layout.ts";
 import { manualSeed } from "../nn/random.ts";
-import { keep, tidy } from "../nn/scope.ts";
+import { tidy } from "../nn/scope.ts";
 import type { Tensor } from "../nn/tensor.ts";
 import type { Batch } from "../data/batch.ts";
 import { type DebiasOptions, type DebiasSettings, resolveDebias } from "../debias/config.ts";
@@ -21,42 +21,7 @@ import { auxiliaryLoss, inverseFrequencyWeights, tabeConfusionLoss } from "../de
 import { makeDebiasStep, type StepLosses, uploadBatch } from "../debias/train-step.ts";
 import { allBackends, cpu } from "./support/backends.ts";
 import { assertClose, assertEqual } from "./support/assert.ts";
-
-const N = 8;
-const IN = 4;
-const FEAT = 5;
-
-/** A linear + ReLU encoder that keeps (detached) every feature batch it produces. */
-class RecordingEncoder extends Layer {
-  readonly fc: Linear;
-  readonly outputs: Tensor[] = [];
-  constructor(backend: Backend) {
-    super(backend);
-    this.fc = this.addModule("fc", new Linear(IN, FEAT, { backend }));
-  }
-  forward(x: Tensor): Tensor {
-    const y = relu(this.fc.forward(flatten(x)));
-    this.outputs.push(keep(y.detach()));
-    return y;
-  }
-}
-
-function batch(): Batch {
-  const images = new Float32Array(N * IN);
-  for (let i = 0; i < images.length; i++) images[i] = Math.sin(1.7 * i + 0.3) * 1.5 + 0.2;
-  const target = Float32Array.from({ length: N }, (_, i) => (i % 3 === 0 ? 1 : 0));
-  return {
-    images,
-    shape: [N, IN, 1, 1],
-    target,
-    labels: Int32Array.from(target),
-    bias: {
-      marked: Int32Array.from({ length: N }, (_, i) => (i % 2)),
-      scale: Int32Array.from({ length: N }, (_, i) => (i < 3 ? 1 : 0)),
-    },
-    indices: Int32Array.from({ length: N }, (_, i) => i),
-  };
-}
+import { batch, FEAT, RecordingEncoder } from "./support/debias-net.ts";
 
 interface Setup {
   encoder: RecordingEncoder;
