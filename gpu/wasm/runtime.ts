@@ -10,7 +10,7 @@ import { WasmHeap } from "./heap.ts";
 import { instantiate, type KernelExports, kernelModule } from "./module.ts";
 import { ThreadPool } from "./threads.ts";
 import { WasmStorage } from "./storage.ts";
-import { PARAM_SLOTS, WS_BYTES, WS_PTR } from "./kernels/slots.ts";
+import { COUNTER, PARAM_SLOTS, WS_BYTES, WS_PTR } from "./kernels/slots.ts";
 
 /** Kernel statics end below this; the control and parameter blocks sit just above. */
 const STATIC_END = 0x8000;
@@ -75,8 +75,13 @@ export class WasmRuntime {
     this.params[WS_BYTES] = per;
   }
 
-  /** Runs a `*_task` kernel over the parameter block, on all threads when `parallel`. */
+  /**
+   * Runs a `*_task` kernel over the parameter block, on all threads when `parallel`. The work
+   * counter the threads claim items from starts at zero for every dispatch, so a driver may run
+   * several tasks after one `begin()`.
+   */
   run(task: string, parallel: boolean): void {
+    this.params[COUNTER] = 0;
     this.pool.run(task, PARAMS, parallel || this.alwaysParallel);
   }
 }

@@ -21,7 +21,7 @@ import {
   BN_X,
   COUNTER,
 } from "./slots";
-import { claim, pf, pi, share } from "./common";
+import { claim, grain, imin, nextGroup, pf, pi } from "./common";
 
 function hsum(v: v128): f64 {
   return <f64> f32x4.extract_lane(v, 0) + <f64> f32x4.extract_lane(v, 1) +
@@ -88,27 +88,30 @@ export function bn_apply_task(p: usize, tid: i32, nt: i32): void {
   const y = <usize> pi(p, BN_OUT);
   const eps = <f64> pf(p, BN_EPS);
   const planes = n * c;
-  const end = share(planes, tid + 1, nt);
-  for (let pl = share(planes, tid, nt); pl < end; pl++) {
-    const ch = pl % c;
-    const o = <usize> ch << 2;
-    const invStd = 1 / Math.sqrt(<f64> load<f32>(<usize> pi(p, BN_VAR) + o) + eps);
-    const k = <f32> (invStd * <f64> load<f32>(<usize> pi(p, BN_GAMMA) + o));
-    const m = load<f32>(<usize> pi(p, BN_MEAN) + o);
-    const b = load<f32>(<usize> pi(p, BN_BETA) + o);
-    const src = x + ((<usize> pl * <usize> spatial) << 2);
-    const dst = y + ((<usize> pl * <usize> spatial) << 2);
-    const kv = f32x4.splat(k);
-    const mv = f32x4.splat(m);
-    const bv = f32x4.splat(b);
-    let j = 0;
-    for (; j + 4 <= spatial; j += 4) {
-      const off = <usize> j << 2;
-      v128.store(dst + off, f32x4.relaxed_madd(f32x4.sub(v128.load(src + off), mv), kv, bv));
-    }
-    for (; j < spatial; j++) {
-      const off = <usize> j << 2;
-      store<f32>(dst + off, (load<f32>(src + off) - m) * k + b);
+  const per = grain(planes, spatial, nt);
+  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
+    const end = imin(planes, g + per);
+    for (let pl = g; pl < end; pl++) {
+      const ch = pl % c;
+      const o = <usize> ch << 2;
+      const invStd = 1 / Math.sqrt(<f64> load<f32>(<usize> pi(p, BN_VAR) + o) + eps);
+      const k = <f32> (invStd * <f64> load<f32>(<usize> pi(p, BN_GAMMA) + o));
+      const m = load<f32>(<usize> pi(p, BN_MEAN) + o);
+      const b = load<f32>(<usize> pi(p, BN_BETA) + o);
+      const src = x + ((<usize> pl * <usize> spatial) << 2);
+      const dst = y + ((<usize> pl * <usize> spatial) << 2);
+      const kv = f32x4.splat(k);
+      const mv = f32x4.splat(m);
+      const bv = f32x4.splat(b);
+      let j = 0;
+      for (; j + 4 <= spatial; j += 4) {
+        const off = <usize> j << 2;
+        v128.store(dst + off, f32x4.relaxed_madd(f32x4.sub(v128.load(src + off), mv), kv, bv));
+      }
+      for (; j < spatial; j++) {
+        const off = <usize> j << 2;
+        store<f32>(dst + off, (load<f32>(src + off) - m) * k + b);
+      }
     }
   }
 }

@@ -1,5 +1,7 @@
 /** Helpers every kernel file shares: parameter reads and work distribution. */
 
+import { COUNTER } from "./slots";
+
 /** The i-th 32-bit integer of a parameter block. */
 export function pi(p: usize, i: i32): i32 {
   return load<i32>(p + (<usize> i << 2));
@@ -18,6 +20,32 @@ export function claim(p: usize, slot: i32): i32 {
 /** Start of thread t's share of [0, n) when split into nt near-equal parts. */
 export function share(n: i32, t: i32, nt: i32): i32 {
   return <i32> ((<i64> n * <i64> t) / <i64> nt);
+}
+
+/** About this many elements of work per claimed group: an atomic add is ~20 ns, this ~2-10 us. */
+const GROUP_ELEMENTS: i32 = 8192;
+
+/**
+ * Items per claimed group for items of `elementsPerItem` elements: about GROUP_ELEMENTS of
+ * work, but at least four groups per thread. Threads pull groups from the work counter
+ * ({@link nextGroup}) instead of taking fixed shares, so a thread the OS deschedules on a busy
+ * machine delays only the group it holds, not a whole share the others wait for.
+ */
+export function grain(items: i32, elementsPerItem: i32, nt: i32): i32 {
+  const byWork = imax(1, GROUP_ELEMENTS / imax(1, elementsPerItem));
+  const byThreads = imax(1, (items + 4 * nt - 1) / (4 * nt));
+  return imin(byWork, byThreads);
+}
+
+/** {@link grain} for dense element ranges: a multiple of 16, so no vector straddles two groups. */
+export function denseGrain(n: i32, nt: i32): i32 {
+  return (grain(n, 1, nt) + 15) & ~15;
+}
+
+/** First item of the next claimed group of `per` items (>= the item count once all are taken). */
+export function nextGroup(p: usize, per: i32): i32 {
+  const start = <i64> claim(p, COUNTER) * <i64> per;
+  return start > <i64> 0x7fffffff ? 0x7fffffff : <i32> start;
 }
 
 export function imin(a: i32, b: i32): i32 {

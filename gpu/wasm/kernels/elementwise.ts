@@ -50,14 +50,9 @@ import {
   U_STEP,
   U_TANH,
 } from "./slots";
-import { imin, pf, pi, share } from "./common";
+import { denseGrain, grain, imin, nextGroup, pf, pi } from "./common";
 import { expF64, logF64 } from "./math";
 import { at, outerRows, rowChunk, rowOffset } from "./strided";
-
-/** Thread t's part of [0, n) in 16-element blocks, so no vector straddles two threads. */
-function partStart(n: i32, t: i32, nt: i32): i32 {
-  return imin(n, share((n + 15) >> 4, t, nt) << 4);
-}
 
 function sigmoid(x: f64): f64 {
   if (x >= 0) return 1 / (1 + expF64(-x));
@@ -155,16 +150,19 @@ export function unary_task(p: usize, tid: i32, nt: i32): void {
   const out = <usize> pi(p, EW_OUT);
   const n = pi(p, EW_N);
   const param = pf(p, EW_PARAM);
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  if (unaryHasVector(op)) {
-    const pv = f32x4.splat(param);
-    for (; i + 4 <= end; i += 4) {
-      v128.store(out + (<usize> i << 2), unaryVector(op, v128.load(x + (<usize> i << 2)), pv));
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    if (unaryHasVector(op)) {
+      const pv = f32x4.splat(param);
+      for (; i + 4 <= end; i += 4) {
+        v128.store(out + (<usize> i << 2), unaryVector(op, v128.load(x + (<usize> i << 2)), pv));
+      }
     }
-  }
-  for (; i < end; i++) {
-    store<f32>(out + (<usize> i << 2), unaryScalar(op, load<f32>(x + (<usize> i << 2)), param));
+    for (; i < end; i++) {
+      store<f32>(out + (<usize> i << 2), unaryScalar(op, load<f32>(x + (<usize> i << 2)), param));
+    }
   }
 }
 
@@ -262,14 +260,17 @@ export function binary_task(p: usize, tid: i32, nt: i32): void {
   const chunk = rowChunk(rows, inner, nt);
   const chunks = (inner + chunk - 1) / chunk;
   const items = rows * chunks;
-  const end = share(items, tid + 1, nt);
-  for (let item = share(items, tid, nt); item < end; item++) {
-    const row = item / chunks;
-    const j0 = (item - row * chunks) * chunk;
-    const ao = pi(p, EW_AOFF) + rowOffset(p, row, rank, EW_ASTR) + j0 * sa;
-    const bo = pi(p, EW_BOFF) + rowOffset(p, row, rank, EW_BSTR) + j0 * sb;
-    const dst = out + ((<usize> row * <usize> inner + <usize> j0) << 2);
-    binaryRow(op, at(a, ao), sa, at(b, bo), sb, dst, imin(chunk, inner - j0));
+  const per = grain(items, chunk, nt);
+  for (let g = nextGroup(p, per); g < items; g = nextGroup(p, per)) {
+    const end = imin(items, g + per);
+    for (let item = g; item < end; item++) {
+      const row = item / chunks;
+      const j0 = (item - row * chunks) * chunk;
+      const ao = pi(p, EW_AOFF) + rowOffset(p, row, rank, EW_ASTR) + j0 * sa;
+      const bo = pi(p, EW_BOFF) + rowOffset(p, row, rank, EW_BSTR) + j0 * sb;
+      const dst = out + ((<usize> row * <usize> inner + <usize> j0) << 2);
+      binaryRow(op, at(a, ao), sa, at(b, bo), sb, dst, imin(chunk, inner - j0));
+    }
   }
 }
 
@@ -283,18 +284,21 @@ export function axpby_task(p: usize, tid: i32, nt: i32): void {
   const b = pf(p, EW_PARAM2);
   const av = f32x4.splat(a);
   const bv = f32x4.splat(b);
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize> i << 2;
-    v128.store(
-      out + o,
-      f32x4.add(f32x4.mul(av, v128.load(x + o)), f32x4.mul(bv, v128.load(y + o))),
-    );
-  }
-  for (; i < end; i++) {
-    const o = <usize> i << 2;
-    store<f32>(out + o, a * load<f32>(x + o) + b * load<f32>(y + o));
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize> i << 2;
+      v128.store(
+        out + o,
+        f32x4.add(f32x4.mul(av, v128.load(x + o)), f32x4.mul(bv, v128.load(y + o))),
+      );
+    }
+    for (; i < end; i++) {
+      const o = <usize> i << 2;
+      store<f32>(out + o, a * load<f32>(x + o) + b * load<f32>(y + o));
+    }
   }
 }
 
@@ -304,17 +308,20 @@ export function cast_task(p: usize, tid: i32, nt: i32): void {
   const out = <usize> pi(p, EW_OUT);
   const n = pi(p, EW_N);
   const toInt = pi(p, EW_FLAGS) == 1;
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize> i << 2;
-    const v = v128.load(x + o);
-    v128.store(out + o, toInt ? i32x4.trunc_sat_f32x4_s(v) : f32x4.convert_i32x4_s(v));
-  }
-  for (; i < end; i++) {
-    const o = <usize> i << 2;
-    if (toInt) store<i32>(out + o, <i32> load<f32>(x + o));
-    else store<f32>(out + o, <f32> load<i32>(x + o));
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize> i << 2;
+      const v = v128.load(x + o);
+      v128.store(out + o, toInt ? i32x4.trunc_sat_f32x4_s(v) : f32x4.convert_i32x4_s(v));
+    }
+    for (; i < end; i++) {
+      const o = <usize> i << 2;
+      if (toInt) store<i32>(out + o, <i32> load<f32>(x + o));
+      else store<f32>(out + o, <f32> load<i32>(x + o));
+    }
   }
 }
 
@@ -324,8 +331,11 @@ export function fill_task(p: usize, tid: i32, nt: i32): void {
   const n = pi(p, EW_N);
   const bits = pi(p, EW_PARAM);
   const v = i32x4.splat(bits);
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  for (; i + 4 <= end; i += 4) v128.store(out + (<usize> i << 2), v);
-  for (; i < end; i++) store<i32>(out + (<usize> i << 2), bits);
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    for (; i + 4 <= end; i += 4) v128.store(out + (<usize> i << 2), v);
+    for (; i < end; i++) store<i32>(out + (<usize> i << 2), bits);
+  }
 }

@@ -1,7 +1,7 @@
 /** Strided copies: gather (view -> dense) and scatter (dense -> view), 32-bit, either dtype. */
 
 import { EW_A, EW_AOFF, EW_ASTR, EW_B, EW_RANK, EW_SHAPE } from "./slots";
-import { copyF32, imin, pi, share } from "./common";
+import { copyF32, grain, imin, nextGroup, pi } from "./common";
 import { at, outerRows, rowChunk, rowOffset } from "./strided";
 
 function copyRow(src: usize, ss: i32, dst: usize, ds: i32, len: i32): void {
@@ -30,15 +30,18 @@ function walk(p: usize, tid: i32, nt: i32, scatter: bool): void {
   const chunk = rowChunk(rows, inner, nt);
   const chunks = (inner + chunk - 1) / chunk;
   const items = rows * chunks;
-  const end = share(items, tid + 1, nt);
-  for (let item = share(items, tid, nt); item < end; item++) {
-    const row = item / chunks;
-    const j0 = (item - row * chunks) * chunk;
-    const vo = at(view, pi(p, EW_AOFF) + rowOffset(p, row, rank, EW_ASTR) + j0 * sv);
-    const d = dense + ((<usize> row * <usize> inner + <usize> j0) << 2);
-    const len = imin(chunk, inner - j0);
-    if (scatter) copyRow(d, 1, vo, sv, len);
-    else copyRow(vo, sv, d, 1, len);
+  const per = grain(items, chunk, nt);
+  for (let g = nextGroup(p, per); g < items; g = nextGroup(p, per)) {
+    const end = imin(items, g + per);
+    for (let item = g; item < end; item++) {
+      const row = item / chunks;
+      const j0 = (item - row * chunks) * chunk;
+      const vo = at(view, pi(p, EW_AOFF) + rowOffset(p, row, rank, EW_ASTR) + j0 * sv);
+      const d = dense + ((<usize> row * <usize> inner + <usize> j0) << 2);
+      const len = imin(chunk, inner - j0);
+      if (scatter) copyRow(d, 1, vo, sv, len);
+      else copyRow(vo, sv, d, 1, len);
+    }
   }
 }
 

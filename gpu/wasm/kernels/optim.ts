@@ -17,11 +17,7 @@ import {
   OPT_V,
   OPT_WD,
 } from "./slots";
-import { imin, pf, pi, share } from "./common";
-
-function partStart(n: i32, t: i32, nt: i32): i32 {
-  return imin(n, share((n + 15) >> 4, t, nt) << 4);
-}
+import { denseGrain, imin, nextGroup, pf, pi } from "./common";
 
 export function sgd_task(p: usize, tid: i32, nt: i32): void {
   const param = <usize> pi(p, OPT_PARAM);
@@ -40,29 +36,32 @@ export function sgd_task(p: usize, tid: i32, nt: i32): void {
   const mv = f32x4.splat(momentum);
   const kv = f32x4.splat(keep);
   const wv = f32x4.splat(wd);
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  for (; i + 4 <= end; i += 4) {
-    const o = <usize> i << 2;
-    const pv = v128.load(param + o);
-    let d = f32x4.add(v128.load(grad + o), f32x4.mul(wv, pv));
-    if (useMomentum) {
-      const b = first ? d : f32x4.add(f32x4.mul(mv, v128.load(buf + o)), f32x4.mul(kv, d));
-      v128.store(buf + o, b);
-      d = nesterov ? f32x4.add(d, f32x4.mul(mv, b)) : b;
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize> i << 2;
+      const pv = v128.load(param + o);
+      let d = f32x4.add(v128.load(grad + o), f32x4.mul(wv, pv));
+      if (useMomentum) {
+        const b = first ? d : f32x4.add(f32x4.mul(mv, v128.load(buf + o)), f32x4.mul(kv, d));
+        v128.store(buf + o, b);
+        d = nesterov ? f32x4.add(d, f32x4.mul(mv, b)) : b;
+      }
+      v128.store(param + o, f32x4.sub(pv, f32x4.mul(lrv, d)));
     }
-    v128.store(param + o, f32x4.sub(pv, f32x4.mul(lrv, d)));
-  }
-  for (; i < end; i++) {
-    const o = <usize> i << 2;
-    const pv = load<f32>(param + o);
-    let d = load<f32>(grad + o) + wd * pv;
-    if (useMomentum) {
-      const b = first ? d : momentum * load<f32>(buf + o) + keep * d;
-      store<f32>(buf + o, b);
-      d = nesterov ? d + momentum * b : b;
+    for (; i < end; i++) {
+      const o = <usize> i << 2;
+      const pv = load<f32>(param + o);
+      let d = load<f32>(grad + o) + wd * pv;
+      if (useMomentum) {
+        const b = first ? d : momentum * load<f32>(buf + o) + keep * d;
+        store<f32>(buf + o, b);
+        d = nesterov ? d + momentum * b : b;
+      }
+      store<f32>(param + o, pv - lr * d);
     }
-    store<f32>(param + o, pv - lr * d);
   }
 }
 
@@ -79,16 +78,19 @@ export function adam_task(p: usize, tid: i32, nt: i32): void {
   const wd = pf(p, OPT_WD);
   const eps = pf(p, OPT_EPS);
   const bc2 = pf(p, OPT_BC2);
-  let i = partStart(n, tid, nt);
-  const end = partStart(n, tid + 1, nt);
-  for (; i < end; i++) {
-    const o = <usize> i << 2;
-    const pv = load<f32>(param + o);
-    const g = load<f32>(grad + o) + wd * pv;
-    const m = b1 * load<f32>(mp + o) + (1 - b1) * g;
-    const v = b2 * load<f32>(vp + o) + (1 - b2) * g * g;
-    store<f32>(mp + o, m);
-    store<f32>(vp + o, v);
-    store<f32>(param + o, pv - step * m / (Mathf.sqrt(v) / bc2 + eps));
+  const per = denseGrain(n, nt);
+  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
+    let i = start;
+    const end = imin(n, start + per);
+    for (; i < end; i++) {
+      const o = <usize> i << 2;
+      const pv = load<f32>(param + o);
+      const g = load<f32>(grad + o) + wd * pv;
+      const m = b1 * load<f32>(mp + o) + (1 - b1) * g;
+      const v = b2 * load<f32>(vp + o) + (1 - b2) * g * g;
+      store<f32>(mp + o, m);
+      store<f32>(vp + o, v);
+      store<f32>(param + o, pv - step * m / (Mathf.sqrt(v) / bc2 + eps));
+    }
   }
 }

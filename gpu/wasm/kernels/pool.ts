@@ -22,7 +22,7 @@ import {
   PL_SW,
   PL_W,
 } from "./slots";
-import { imax, imin, pi, share, zeroF32 } from "./common";
+import { grain, imax, imin, nextGroup, pi, zeroF32 } from "./common";
 
 export function maxpool_task(p: usize, tid: i32, nt: i32): void {
   const h = pi(p, PL_H);
@@ -42,43 +42,46 @@ export function maxpool_task(p: usize, tid: i32, nt: i32): void {
   // Outputs [xs, xe) have windows wholly inside the row: those go four at a time.
   const xs = (pw + sw - 1) / sw;
   const xe = imax(xs, imin(ow, (w + pw - kw) / sw + 1));
-  const end = share(planes, tid + 1, nt);
-  for (let pl = share(planes, tid, nt); pl < end; pl++) {
-    const src = input + ((<usize> pl * <usize> (h * w)) << 2);
-    const at = <usize> pl * <usize> (oh * ow);
-    for (let y = 0; y < oh; y++) {
-      const h0 = imax(y * sh - ph, 0);
-      const h1 = imin(y * sh - ph + kh, h);
-      const rowOut = at + <usize> (y * ow);
-      for (let x = 0; x < ow; x++) {
-        if (h0 < h1 && x >= xs && x < xe && xe - xs >= 4) {
-          // The last group overlaps the previous one rather than leaving a scalar tail.
-          const x4 = imin(x, xe - 4);
-          maxpool4(src, w, h0, h1, x4 * sw - pw, sw, kw, output, args, (rowOut + <usize> x4) << 2);
-          x = x4 + 3;
-          continue;
-        }
-        const w0 = imax(x * sw - pw, 0);
-        const w1 = imin(x * sw - pw + kw, w);
-        let where = h0 < h1 && w0 < w1 ? h0 * w + w0 : -1;
-        let best: i32 = where < 0
-          ? reinterpret<i32>(-Infinity)
-          : load<i32>(src + (<usize> where << 2));
-        for (let i = h0; i < h1; i++) {
-          const row = src + ((<usize> (i * w)) << 2);
-          for (let j = w0; j < w1; j++) {
-            // Branch-free on the bits: on random data the comparison is a coin flip, and V8
-            // lowers an f32 select to a branch (8.4 ns per input with branches, 5.7 without).
-            const bits = load<i32>(row + (<usize> j << 2));
-            const v = reinterpret<f32>(bits);
-            const take = <i32> (v > reinterpret<f32>(best)) | <i32> (v != v);
-            best = select<i32>(bits, best, take != 0);
-            where = select<i32>(i * w + j, where, take != 0);
+  const per = grain(planes, h * w, nt);
+  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
+    const end = imin(planes, g + per);
+    for (let pl = g; pl < end; pl++) {
+      const src = input + ((<usize> pl * <usize> (h * w)) << 2);
+      const at = <usize> pl * <usize> (oh * ow);
+      for (let y = 0; y < oh; y++) {
+        const h0 = imax(y * sh - ph, 0);
+        const h1 = imin(y * sh - ph + kh, h);
+        const rowOut = at + <usize> (y * ow);
+        for (let x = 0; x < ow; x++) {
+          if (h0 < h1 && x >= xs && x < xe && xe - xs >= 4) {
+            // The last group overlaps the previous one rather than leaving a scalar tail.
+            const x4 = imin(x, xe - 4);
+            maxpool4(src, w, h0, h1, x4 * sw - pw, sw, kw, output, args, (rowOut + <usize> x4) << 2);
+            x = x4 + 3;
+            continue;
           }
+          const w0 = imax(x * sw - pw, 0);
+          const w1 = imin(x * sw - pw + kw, w);
+          let where = h0 < h1 && w0 < w1 ? h0 * w + w0 : -1;
+          let best: i32 = where < 0
+            ? reinterpret<i32>(-Infinity)
+            : load<i32>(src + (<usize> where << 2));
+          for (let i = h0; i < h1; i++) {
+            const row = src + ((<usize> (i * w)) << 2);
+            for (let j = w0; j < w1; j++) {
+              // Branch-free on the bits: on random data the comparison is a coin flip, and V8
+              // lowers an f32 select to a branch (8.4 ns per input with branches, 5.7 without).
+              const bits = load<i32>(row + (<usize> j << 2));
+              const v = reinterpret<f32>(bits);
+              const take = <i32> (v > reinterpret<f32>(best)) | <i32> (v != v);
+              best = select<i32>(bits, best, take != 0);
+              where = select<i32>(i * w + j, where, take != 0);
+            }
+          }
+          const o = (rowOut + <usize> x) << 2;
+          store<i32>(output + o, best);
+          store<i32>(args + o, where);
         }
-        const o = (rowOut + <usize> x) << 2;
-        store<i32>(output + o, best);
-        store<i32>(args + o, where);
       }
     }
   }
@@ -140,17 +143,20 @@ export function maxpool_bwd_task(p: usize, tid: i32, nt: i32): void {
   const hw = pi(p, PL_H) * pi(p, PL_W);
   const ohw = pi(p, PL_OH) * pi(p, PL_OW);
   const planes = pi(p, PL_PLANES);
-  const end = share(planes, tid + 1, nt);
-  for (let pl = share(planes, tid, nt); pl < end; pl++) {
-    const gy = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> ohw) << 2);
-    const arg = <usize> pi(p, PL_ARG) + ((<usize> pl * <usize> ohw) << 2);
-    const gx = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> hw) << 2);
-    zeroF32(gx, hw);
-    for (let o = 0; o < ohw; o++) {
-      const where = load<i32>(arg + (<usize> o << 2));
-      if (where < 0) continue;
-      const at = gx + (<usize> where << 2);
-      store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize> o << 2)));
+  const per = grain(planes, hw, nt);
+  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
+    const end = imin(planes, g + per);
+    for (let pl = g; pl < end; pl++) {
+      const gy = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> ohw) << 2);
+      const arg = <usize> pi(p, PL_ARG) + ((<usize> pl * <usize> ohw) << 2);
+      const gx = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> hw) << 2);
+      zeroF32(gx, hw);
+      for (let o = 0; o < ohw; o++) {
+        const where = load<i32>(arg + (<usize> o << 2));
+        if (where < 0) continue;
+        const at = gx + (<usize> where << 2);
+        store<f32>(at, load<f32>(at) + load<f32>(gy + (<usize> o << 2)));
+      }
     }
   }
 }
@@ -177,23 +183,26 @@ export function avgpool_task(p: usize, tid: i32, nt: i32): void {
   const oh = pi(p, PL_OH);
   const ow = pi(p, PL_OW);
   const planes = pi(p, PL_PLANES);
-  const end = share(planes, tid + 1, nt);
-  for (let pl = share(planes, tid, nt); pl < end; pl++) {
-    const src = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (h * w)) << 2);
-    const dst = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (oh * ow)) << 2);
-    for (let y = 0; y < oh; y++) {
-      const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
-      const h0 = imax(hs, 0);
-      const h1 = imin(hs + pi(p, PL_KH), h);
-      for (let x = 0; x < ow; x++) {
-        const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
-        const w0 = imax(ws, 0);
-        const w1 = imin(ws + pi(p, PL_KW), w);
-        let sum: f32 = 0;
-        for (let i = h0; i < h1; i++) {
-          for (let j = w0; j < w1; j++) sum += load<f32>(src + (<usize> (i * w + j) << 2));
+  const per = grain(planes, h * w, nt);
+  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
+    const end = imin(planes, g + per);
+    for (let pl = g; pl < end; pl++) {
+      const src = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (h * w)) << 2);
+      const dst = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (oh * ow)) << 2);
+      for (let y = 0; y < oh; y++) {
+        const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
+        const h0 = imax(hs, 0);
+        const h1 = imin(hs + pi(p, PL_KH), h);
+        for (let x = 0; x < ow; x++) {
+          const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
+          const w0 = imax(ws, 0);
+          const w1 = imin(ws + pi(p, PL_KW), w);
+          let sum: f32 = 0;
+          for (let i = h0; i < h1; i++) {
+            for (let j = w0; j < w1; j++) sum += load<f32>(src + (<usize> (i * w + j) << 2));
+          }
+          store<f32>(dst + (<usize> (y * ow + x) << 2), sum / divisor(p, y, x));
         }
-        store<f32>(dst + (<usize> (y * ow + x) << 2), sum / divisor(p, y, x));
       }
     }
   }
@@ -205,24 +214,27 @@ export function avgpool_bwd_task(p: usize, tid: i32, nt: i32): void {
   const oh = pi(p, PL_OH);
   const ow = pi(p, PL_OW);
   const planes = pi(p, PL_PLANES);
-  const end = share(planes, tid + 1, nt);
-  for (let pl = share(planes, tid, nt); pl < end; pl++) {
-    const gy = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (oh * ow)) << 2);
-    const gx = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (h * w)) << 2);
-    zeroF32(gx, h * w);
-    for (let y = 0; y < oh; y++) {
-      const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
-      const h0 = imax(hs, 0);
-      const h1 = imin(hs + pi(p, PL_KH), h);
-      for (let x = 0; x < ow; x++) {
-        const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
-        const w0 = imax(ws, 0);
-        const w1 = imin(ws + pi(p, PL_KW), w);
-        const g = load<f32>(gy + (<usize> (y * ow + x) << 2)) / divisor(p, y, x);
-        for (let i = h0; i < h1; i++) {
-          for (let j = w0; j < w1; j++) {
-            const at = gx + (<usize> (i * w + j) << 2);
-            store<f32>(at, load<f32>(at) + g);
+  const per = grain(planes, h * w, nt);
+  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
+    const end = imin(planes, g + per);
+    for (let pl = g; pl < end; pl++) {
+      const gy = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (oh * ow)) << 2);
+      const gx = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (h * w)) << 2);
+      zeroF32(gx, h * w);
+      for (let y = 0; y < oh; y++) {
+        const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
+        const h0 = imax(hs, 0);
+        const h1 = imin(hs + pi(p, PL_KH), h);
+        for (let x = 0; x < ow; x++) {
+          const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
+          const w0 = imax(ws, 0);
+          const w1 = imin(ws + pi(p, PL_KW), w);
+          const g = load<f32>(gy + (<usize> (y * ow + x) << 2)) / divisor(p, y, x);
+          for (let i = h0; i < h1; i++) {
+            for (let j = w0; j < w1; j++) {
+              const at = gx + (<usize> (i * w + j) << 2);
+              store<f32>(at, load<f32>(at) + g);
+            }
           }
         }
       }

@@ -19,7 +19,7 @@ import {
   RD_SHAPE,
   RD_STR,
 } from "./slots";
-import { imin, pi, share } from "./common";
+import { grain, imin, nextGroup, pi } from "./common";
 import { at } from "./strided";
 
 function initial(op: i32): f32 {
@@ -97,15 +97,18 @@ export function reduce_task(p: usize, tid: i32, nt: i32): void {
   if (rr > 0 && rStride == 1) {
     // Reduce along contiguous rows of the innermost reduced dim.
     const rows = reduced / rInner;
-    const end = share(outputs, tid + 1, nt);
-    for (let o = share(outputs, tid, nt); o < end; o++) {
-      const base = offsetOf(p, o, kr, EW_SHAPE, EW_ASTR);
-      let acc = init;
-      for (let r = 0; r < rows; r++) {
-        const ro = offsetOf(p, r, rr - 1, RD_SHAPE, RD_STR);
-        acc = reduceRun(op, at(x, base + ro), rInner, acc);
+    const per = grain(outputs, reduced, nt);
+    for (let g = nextGroup(p, per); g < outputs; g = nextGroup(p, per)) {
+      const end = imin(outputs, g + per);
+      for (let o = g; o < end; o++) {
+        const base = offsetOf(p, o, kr, EW_SHAPE, EW_ASTR);
+        let acc = init;
+        for (let r = 0; r < rows; r++) {
+          const ro = offsetOf(p, r, rr - 1, RD_SHAPE, RD_STR);
+          acc = reduceRun(op, at(x, base + ro), rInner, acc);
+        }
+        store<f32>(out + (<usize> o << 2), acc);
       }
-      store<f32>(out + (<usize> o << 2), acc);
     }
     return;
   }
@@ -114,40 +117,46 @@ export function reduce_task(p: usize, tid: i32, nt: i32): void {
     const block = 64;
     const blocksPerRow = (kInner + block - 1) / block;
     const items = (outputs / kInner) * blocksPerRow;
-    const end = share(items, tid + 1, nt);
-    for (let item = share(items, tid, nt); item < end; item++) {
-      const orow = item / blocksPerRow;
-      const j0 = (item - orow * blocksPerRow) * block;
-      const len = imin(block, kInner - j0);
-      const o0 = orow * kInner + j0;
-      const base = offsetOf(p, o0, kr, EW_SHAPE, EW_ASTR);
-      const dst = out + (<usize> o0 << 2);
-      const iv = f32x4.splat(init);
-      let j = 0;
-      for (; j + 4 <= len; j += 4) v128.store(dst + (<usize> j << 2), iv);
-      for (; j < len; j++) store<f32>(dst + (<usize> j << 2), init);
-      for (let r = 0; r < reduced; r++) {
-        const src = at(x, base + offsetOf(p, r, rr, RD_SHAPE, RD_STR));
-        j = 0;
-        for (; j + 4 <= len; j += 4) {
-          const o = <usize> j << 2;
-          v128.store(dst + o, combineV(op, v128.load(dst + o), v128.load(src + o)));
-        }
-        for (; j < len; j++) {
-          const o = <usize> j << 2;
-          store<f32>(dst + o, combine(op, load<f32>(dst + o), load<f32>(src + o)));
+    const per = grain(items, block * reduced, nt);
+    for (let g = nextGroup(p, per); g < items; g = nextGroup(p, per)) {
+      const end = imin(items, g + per);
+      for (let item = g; item < end; item++) {
+        const orow = item / blocksPerRow;
+        const j0 = (item - orow * blocksPerRow) * block;
+        const len = imin(block, kInner - j0);
+        const o0 = orow * kInner + j0;
+        const base = offsetOf(p, o0, kr, EW_SHAPE, EW_ASTR);
+        const dst = out + (<usize> o0 << 2);
+        const iv = f32x4.splat(init);
+        let j = 0;
+        for (; j + 4 <= len; j += 4) v128.store(dst + (<usize> j << 2), iv);
+        for (; j < len; j++) store<f32>(dst + (<usize> j << 2), init);
+        for (let r = 0; r < reduced; r++) {
+          const src = at(x, base + offsetOf(p, r, rr, RD_SHAPE, RD_STR));
+          j = 0;
+          for (; j + 4 <= len; j += 4) {
+            const o = <usize> j << 2;
+            v128.store(dst + o, combineV(op, v128.load(dst + o), v128.load(src + o)));
+          }
+          for (; j < len; j++) {
+            const o = <usize> j << 2;
+            store<f32>(dst + o, combine(op, load<f32>(dst + o), load<f32>(src + o)));
+          }
         }
       }
     }
     return;
   }
-  const end = share(outputs, tid + 1, nt);
-  for (let o = share(outputs, tid, nt); o < end; o++) {
-    const base = offsetOf(p, o, kr, EW_SHAPE, EW_ASTR);
-    let acc = init;
-    for (let r = 0; r < reduced; r++) {
-      acc = combine(op, acc, load<f32>(at(x, base + offsetOf(p, r, rr, RD_SHAPE, RD_STR))));
+  const per = grain(outputs, reduced, nt);
+  for (let g = nextGroup(p, per); g < outputs; g = nextGroup(p, per)) {
+    const end = imin(outputs, g + per);
+    for (let o = g; o < end; o++) {
+      const base = offsetOf(p, o, kr, EW_SHAPE, EW_ASTR);
+      let acc = init;
+      for (let r = 0; r < reduced; r++) {
+        acc = combine(op, acc, load<f32>(at(x, base + offsetOf(p, r, rr, RD_SHAPE, RD_STR))));
+      }
+      store<f32>(out + (<usize> o << 2), acc);
     }
-    store<f32>(out + (<usize> o << 2), acc);
   }
 }

@@ -4,7 +4,7 @@
  */
 
 import { EW_SHAPE } from "./slots";
-import { pi, share } from "./common";
+import { pi } from "./common";
 
 /** Element offset of row `row` (outer dims of the view) under the strides at `strideSlot`. */
 export function rowOffset(p: usize, row: i32, rank: i32, strideSlot: i32): i32 {
@@ -34,10 +34,6 @@ export function rowChunk(rows: i32, inner: i32, nt: i32): i32 {
   return chunk < inner ? chunk : inner;
 }
 
-/** First item of thread t when items are split statically. */
-export function firstItem(items: i32, t: i32, nt: i32): i32 {
-  return share(items, t, nt);
-}
 
 /** Address of element `off` (signed) from `base`: wraps like wasm32 addresses do. */
 export function at(base: usize, off: i32): usize {

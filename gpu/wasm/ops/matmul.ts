@@ -12,7 +12,6 @@ import {
   B_KIND,
   B_PTR,
   B_RS,
-  COUNTER,
   G_KC,
   KIND_STRIDED,
   TASK,
@@ -54,7 +53,6 @@ export function matmul(rt: WasmRuntime, a: WasmStorage, b: WasmStorage, q: Matmu
     if (packed) {
       p[TASK + 9] = packed.ptr;
       rt.run("pack_a_task", parallel);
-      p[COUNTER] = 0;
     }
     rt.run("matmul_task", parallel);
   } finally {
