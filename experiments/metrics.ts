@@ -57,6 +57,41 @@ export function rocAuc(scores: ArrayLike<number>, targets: ArrayLike<number>): n
   return area;
 }
 
+/** How an artefact moves a model's scores on the same lesions: see {@link pairedShift}. */
+export interface PairedShift {
+  /** Mean of score(with artefact) - score(plain). */
+  mean: number;
+  /** Its standard deviation over the lesions. */
+  sd: number;
+  /** sd divided by the standard deviation of the plain scores. */
+  relativeSd: number;
+}
+
+/**
+ * The per-lesion score change an artefact causes, from two score lists over the same lesions
+ * (the paired test sets). A shift common to every lesion leaves the AUC unchanged; a shift that
+ * varies from lesion to lesion reorders them, and its spread against the plain scores' spread says
+ * how much.
+ */
+export function pairedShift(plain: ArrayLike<number>, shifted: ArrayLike<number>): PairedShift {
+  const n = plain.length;
+  if (shifted.length !== n || n < 2) {
+    throw new Error(
+      `pairedShift needs two score lists of one length >= 2, got ${n} and ${shifted.length}`,
+    );
+  }
+  const sdOf = (f: (i: number) => number) => {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += f(i) / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) ss += (f(i) - mean) ** 2;
+    return { mean, sd: Math.sqrt(ss / (n - 1)) };
+  };
+  const d = sdOf((i) => shifted[i] - plain[i]);
+  const base = sdOf((i) => plain[i]);
+  return { mean: d.mean, sd: d.sd, relativeSd: base.sd > 0 ? d.sd / base.sd : NaN };
+}
+
 export interface ThresholdMetrics {
   accuracy: number;
   sensitivity: number;

@@ -130,6 +130,11 @@ Deno.test("cmnist and synth runners train, score and write their tables", async 
       for (const [set, auc] of Object.entries(r.auc)) {
         if (!(auc >= 0 && auc <= 1)) throw new Error(`${r.method} ${set} AUC ${auc}`);
       }
+      for (const [set, shift] of Object.entries(r.shift)) {
+        if (!(shift.sd >= 0 && Number.isFinite(shift.mean))) {
+          throw new Error(`${r.method} ${set} shift ${JSON.stringify(shift)}`);
+        }
+      }
     }
     if (!existsSync(join(dir, "synth", "synth-rulers.md"))) throw new Error("no synth table");
     if (existsSync(join(dir, "synth", "synth-rulers.md.partial"))) throw new Error("partial left");

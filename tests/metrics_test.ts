@@ -1,4 +1,4 @@
-import { rocAuc, rocCurve, thresholdMetrics } from "../experiments/metrics.ts";
+import { pairedShift, rocAuc, rocCurve, thresholdMetrics } from "../experiments/metrics.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 
 Deno.test("ROC AUC counts ties half, as sklearn's roc_auc_score does", () => {
@@ -24,4 +24,18 @@ Deno.test("threshold metrics at 0.5 match a hand-made confusion matrix", () => {
     [4 / 6, 2 / 3, 2 / 3, 4 / 6],
     "metrics",
   );
+});
+
+Deno.test("paired shift: a common shift has no spread; a varying one is measured against the scores", () => {
+  const plain = [0, 1, 2, 3];
+  const alike = pairedShift(plain, plain.map((v) => v + 2));
+  assertClose([alike.mean, alike.sd, alike.relativeSd], [2, 0, 0], "constant shift");
+  // Shifts 1, -1, 1, -1: mean 0, sd sqrt(4/3); plain scores' sd sqrt(5/3).
+  const varying = pairedShift(plain, [1, 0, 3, 2]);
+  assertClose(
+    [varying.mean, varying.sd, varying.relativeSd],
+    [0, Math.sqrt(4 / 3), Math.sqrt(4 / 5)],
+    "alternating shift",
+  );
+  assertThrows(() => pairedShift([1, 2], [1]), /one length/, "lengths differ");
 });
