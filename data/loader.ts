@@ -42,6 +42,11 @@ export interface LoaderOptions {
   prefetch?: number;
   /** What to do with an undecodable file (default "skip", see module docs). */
   onCorrupt?: "skip" | "error";
+  /**
+   * Draw each epoch's `length` samples with replacement, sample i with probability proportional
+   * to `sampleWeights[i]` (PyTorch's WeightedRandomSampler), instead of a permutation.
+   */
+  sampleWeights?: ArrayLike<number>;
 }
 
 /** The sample order and flip set of one epoch. */
@@ -70,6 +75,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly onCorrupt: "skip" | "error";
+  /** Cumulative sample weights, normalised to end at 1, when sampling by weight. */
+  readonly #weightCdf: Float64Array | null;
   /** Files left out so far, with the reason. */
   readonly skipped = new Map<string, string>();
   #workers: Worker[] = [];
@@ -95,6 +102,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.numWorkers = dataset instanceof FileDataset ? workers : 0;
     this.prefetch = Math.max(1, opts.prefetch ?? 2 * Math.max(1, this.numWorkers));
     this.onCorrupt = opts.onCorrupt ?? "skip";
+    this.#weightCdf = opts.sampleWeights ? weightCdf(opts.sampleWeights, dataset.length) : null;
     const [, h, w] = dataset.sampleShape;
     if (this.augment === "flips" && h !== w) {
       throw new Error(`DataLoader: flip augmentation needs square images, got ${h}x${w}`);
@@ -110,7 +118,9 @@ export class DataLoader implements AsyncIterable<Batch> {
   /** The order and flips of epoch `epoch` (pure function of seed and epoch). */
   plan(epoch: number): EpochPlan {
     const n = this.dataset.length;
-    const order = this.shuffle
+    const order = this.#weightCdf
+      ? drawWeighted(this.#weightCdf, new Rng(hashSeed(this.seed, "loader-weighted", epoch)))
+      : this.shuffle
       ? new Rng(hashSeed(this.seed, "loader-shuffle", epoch)).permutation(n)
       : Int32Array.from({ length: n }, (_, i) => i);
     const flags = new Uint8Array(n);
@@ -281,4 +291,41 @@ export class DataLoader implements AsyncIterable<Batch> {
     }
     return { images, shape: [n, c, h, w], target, labels, bias, indices: keep };
   }
+}
+
+/** The normalised cumulative weights, naming the first weight that is not finite and >= 0. */
+function weightCdf(weights: ArrayLike<number>, n: number): Float64Array {
+  if (weights.length !== n) {
+    throw new Error(`DataLoader: ${weights.length} sample weights for a dataset of ${n}`);
+  }
+  const cdf = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const w = weights[i];
+    if (!(w >= 0 && Number.isFinite(w))) {
+      throw new Error(`DataLoader: sample weight ${i} is ${w}, not a finite value >= 0`);
+    }
+    total += w;
+    cdf[i] = total;
+  }
+  if (!(total > 0)) throw new Error("DataLoader: every sample weight is 0");
+  for (let i = 0; i < n; i++) cdf[i] /= total;
+  return cdf;
+}
+
+/** n indices drawn with replacement from the distribution of `cdf`. */
+function drawWeighted(cdf: Float64Array, rng: Rng): Int32Array {
+  const n = cdf.length;
+  const order = new Int32Array(n);
+  for (let k = 0; k < n; k++) {
+    const u = rng.float();
+    let lo = 0, hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    order[k] = lo;
+  }
+  return order;
 }

@@ -68,6 +68,11 @@ export const synthOptionSpecs: OptionSpec[] = [
   { flags: "--lr-base <x>", description: "lr of encoder, main and LNTL heads", default: "0.01" },
   { flags: "--lr-class <x>", description: "lr of TABE heads and boosted encoder", default: "0.01" },
   { flags: "--momentum <x>", description: "SGD momentum", default: "0.9" },
+  {
+    flags: "--balance-groups",
+    description: "draw training lesions so every (malignancy, chosen artefact) group is " +
+      "equally frequent (resampling, a data-level baseline; not in the study)",
+  },
   ...unlearningTermSpecs,
   ...runReportSpecs("results/synth"),
 ];
@@ -95,6 +100,7 @@ export const synthSchema = z.object({
   lrBase: nonNegative("--lr-base").default(0.01),
   lrClass: nonNegative("--lr-class").default(0.01),
   momentum: nonNegative("--momentum").default(0.9),
+  balanceGroups: z.boolean().default(false),
   ...unlearningTermFields,
   ...runReportFields("results/synth"),
 });

@@ -7,6 +7,7 @@
  * relies on shows as AUC lost between the plain set and that artefact's set.
  */
 
+import { groupBalancedWeights } from "../data/group-balance.ts";
 import { DataLoader } from "../data/loader.ts";
 import {
   makeSkinTestSets,
@@ -125,6 +126,7 @@ async function trainOne(
     batchSize: o.batchSize,
     seed,
     dropLast: true,
+    sampleWeights: o.balanceGroups ? balancedWeights(sets.train, o) : undefined,
   });
   const tag = `${method} seed=${seed}`;
   try {
@@ -176,6 +178,23 @@ async function trainOne(
   }
 }
 
+/** --balance-groups: equal draws of each (malignancy, chosen artefact columns) group. */
+function balancedWeights(train: SkinSet, o: SynthOptions): Float64Array {
+  const columns = chosenArtefacts(o).map((a) => (a === "rulers" ? "scale" : a));
+  const biases = Object.fromEntries(
+    columns.map((c) => [c, train.bias[c as keyof SkinSet["bias"]]]),
+  );
+  const { weights, groups } = groupBalancedWeights(train.target, biases);
+  const empty = 2 ** (columns.length + 1) - groups.size;
+  if (empty > 0 && columns.every((c) => c !== "instrument")) {
+    throw new Error(
+      `--balance-groups: ${empty} (malignancy, ${columns.join(", ")}) group(s) have no training ` +
+        `lesion at --correlation ${o.correlation}; nothing can stand in for them`,
+    );
+  }
+  return weights;
+}
+
 /** The artefacts a run correlates with malignancy (markings when none is chosen). */
 function chosenArtefacts(o: SynthOptions): string[] {
   const marked = o.marked || (!o.rulers && !o.instrument);
@@ -189,7 +208,8 @@ function describe(o: SynthOptions): string {
   return `${chosen} correlated ${o.correlation} with malignancy (others ${o.otherCorrelation}); ` +
     `${o.trainSize} training lesions, ${o.testSize} per test set, ${o.imageSize} px, ` +
     `${o.epochs} epoch(s), seeds ${o.seeds.join(",")}` +
-    (o.labelAwareAux ? "; bias heads told the label (--label-aware-aux)" : "");
+    (o.labelAwareAux ? "; bias heads told the label (--label-aware-aux)" : "") +
+    (o.balanceGroups ? "; group-balanced sampling (--balance-groups)" : "");
 }
 
 /** "+1.20 ± 0.45 (0.31)": mean ± sd of the per-lesion shift, (sd / the plain scores' sd). */
