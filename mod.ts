@@ -88,6 +88,7 @@ export { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from "./nn/c
 export type { Batch } from "./data/batch.ts";
 export { ArrayDataset, type Dataset, type DatasetRow, FileDataset } from "./data/dataset.ts";
 export { DataLoader, type LoaderOptions } from "./data/loader.ts";
+export { type GroupBalance, groupBalancedWeights } from "./data/group-balance.ts";
 export { ttaVariant, ttaVariants } from "./data/augment.ts";
 export { IMAGENET_MEAN, IMAGENET_STD, loadImageFile } from "./data/image-decode.ts";
 export { hashSeed, Rng } from "./data/rng.ts";
@@ -127,7 +128,13 @@ export * from "./debias/heads.ts";
 export * from "./debias/train-step.ts";
 
 // Experiments
-export { rocAuc, rocCurve, thresholdMetrics } from "./experiments/metrics.ts";
+export {
+  type PairedShift,
+  pairedShift,
+  rocAuc,
+  rocCurve,
+  thresholdMetrics,
+} from "./experiments/metrics.ts";
 export { runMnistDemo } from "./experiments/mnist-demo.ts";
 export { runCmnist } from "./experiments/cmnist.ts";
 export { runSynth } from "./experiments/synth.ts";
