@@ -3,6 +3,8 @@
  * roc_auc_score), the ROC curve, and accuracy / sensitivity / specificity / F1 at a threshold.
  */
 
+import { meanSd } from "./results-files.ts";
+
 export interface RocCurve {
   fpr: number[];
   tpr: number[];
@@ -80,15 +82,8 @@ export function pairedShift(plain: ArrayLike<number>, shifted: ArrayLike<number>
       `pairedShift needs two score lists of one length >= 2, got ${n} and ${shifted.length}`,
     );
   }
-  const sdOf = (f: (i: number) => number) => {
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += f(i) / n;
-    let ss = 0;
-    for (let i = 0; i < n; i++) ss += (f(i) - mean) ** 2;
-    return { mean, sd: Math.sqrt(ss / (n - 1)) };
-  };
-  const d = sdOf((i) => shifted[i] - plain[i]);
-  const base = sdOf((i) => plain[i]);
+  const d = meanSd(Array.from({ length: n }, (_, i) => shifted[i] - plain[i]));
+  const base = meanSd(Array.from(plain));
   return { mean: d.mean, sd: d.sd, relativeSd: base.sd > 0 ? d.sd / base.sd : NaN };
 }
 

@@ -78,9 +78,14 @@ export function synthSettings(method: SynthMethod, o: SynthOptions): DebiasSetti
 interface Sets {
   train: SkinSet;
   tests: Record<SynthTestSet, SkinSet>;
+  /** --balance-groups: the training lesions' draw weights, shared by every method of a seed. */
+  sampleWeights?: Float64Array;
 }
 
-/** The training set with the chosen artefacts correlated, the others at --other-correlation. */
+/**
+ * The training set with the chosen artefacts correlated, the others at --other-correlation, its
+ * draw weights under --balance-groups, and the test sets.
+ */
 export function synthSets(o: SynthOptions, seed: number): Sets {
   const pick = (on: boolean) => (on ? o.correlation : o.otherCorrelation);
   const marked = o.marked || (!o.rulers && !o.instrument);
@@ -90,8 +95,10 @@ export function synthSets(o: SynthOptions, seed: number): Sets {
     instrument: pick(o.instrument),
   };
   const common = { seed, size: o.imageSize };
+  const train = makeSkinTrainSet({ ...common, n: o.trainSize, correlation });
   return {
-    train: makeSkinTrainSet({ ...common, n: o.trainSize, correlation }),
+    train,
+    sampleWeights: o.balanceGroups ? balancedWeights(train, o) : undefined,
     tests: makeSkinTestSets({
       ...common,
       n: o.testSize,
@@ -126,7 +133,7 @@ async function trainOne(
     batchSize: o.batchSize,
     seed,
     dropLast: true,
-    sampleWeights: o.balanceGroups ? balancedWeights(sets.train, o) : undefined,
+    sampleWeights: sets.sampleWeights,
   });
   const tag = `${method} seed=${seed}`;
   try {

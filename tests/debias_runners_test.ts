@@ -8,6 +8,7 @@ import { linearProbe } from "../experiments/linear-probe.ts";
 import { synthSchema } from "../experiments/synth-options.ts";
 import { runSynth, synthSettings } from "../experiments/synth.ts";
 import { assertEqual } from "./support/assert.ts";
+import { tinySynthOptions } from "./support/tiny-synth.ts";
 
 Deno.test("linear probe: separable labels are decoded, unrelated ones are not", () => {
   const n = 400;
@@ -110,19 +111,10 @@ Deno.test("cmnist and synth runners train, score and write their tables", async 
     if (!md.includes("(paper 0.819)")) throw new Error(`markdown lacks the paper's LNTL:\n${md}`);
 
     const s = await runSynth(
-      synthSchema.parse({
-        rulers: true,
+      tinySynthOptions({
         debiasConfig: "baseline,TABE",
-        seeds: "0",
-        epochs: "1",
-        trainSize: "16",
-        testSize: "8",
-        imageSize: "16",
-        width: "2",
-        batchSize: "8",
         backend: "cpu",
         outDir: join(dir, "synth"),
-        quiet: true,
       }),
       quiet,
     );

@@ -2,8 +2,8 @@ import { ArrayDataset } from "../data/dataset.ts";
 import { groupBalancedWeights } from "../data/group-balance.ts";
 import { DataLoader } from "../data/loader.ts";
 import { runSynth } from "../experiments/synth.ts";
-import { synthSchema } from "../experiments/synth-options.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
+import { tinySynthOptions } from "./support/tiny-synth.ts";
 
 /** 100 samples: label = i < 50; bias agrees with the label except for samples 0-4 and 95-99. */
 function skewed() {
@@ -91,21 +91,11 @@ Deno.test("weighted loader: draws follow the weights, repeat per seed and epoch,
 });
 
 Deno.test("synth --balance-groups names the groups a perfect correlation leaves empty", async () => {
-  const o = synthSchema.parse({
-    rulers: true,
+  const o = tinySynthOptions({
     correlation: "1",
     balanceGroups: true,
-    debiasConfig: "baseline",
-    seeds: "0",
-    epochs: "1",
-    trainSize: "16",
-    testSize: "8",
-    imageSize: "16",
-    width: "2",
-    batchSize: "8",
     backend: "cpu-reference",
     outDir: Deno.makeTempDirSync(),
-    quiet: true,
   });
   let message = "";
   try {
