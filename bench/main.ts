@@ -1,12 +1,12 @@
 /**
  * `deno task bench`: the engine against its peers on the same machine (issues 2 and 4).
  * Rows: W1 matmul, W2 conv forward/backward, W3 ResNet-18 and W4 small-CNN training steps, and
- * the Colored-MNIST epoch estimate. Columns: our webgpu / cpu (WASM) / cpu-reference backends,
+ * the Colored-MNIST epoch estimate. Columns: our webgpu / cpu / cpu-wasm / cpu-reference backends,
  * TensorFlow.js (webgpu, cpu) and PyTorch CPU, then ratios. The table goes to stdout and to
  * results/bench/latest.md; progress goes to stderr.
  *
- * Options: --only W1,W4  --backends webgpu,cpu,cpu-reference  --peers tfjs-webgpu,tfjs-cpu,torch
- * (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
+ * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference
+ * --peers tfjs-webgpu,tfjs-cpu,torch (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
  * --cached-only (passed on to the tfjs child process). Unknown flags are ignored with a warning.
  */
 

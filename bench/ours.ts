@@ -1,7 +1,8 @@
 /**
  * Runs the rows on our own backends, in this process: webgpu (the adapter navigator.gpu gives),
- * cpu (the WASM backend) and cpu-reference (the TypeScript twins, held to a shorter budget
- * because they exist for correctness, not speed).
+ * cpu (the WASM backend, with the system BLAS's GEMMs where one is found), cpu-wasm (the same
+ * with every GEMM on the WASM kernels: what a machine without OpenBLAS gets) and cpu-reference
+ * (the TypeScript twins, held to a shorter budget because they exist for correctness, not speed).
  */
 
 import type { Backend } from "../gpu/backend.ts";
@@ -14,7 +15,7 @@ import type { Column } from "./table.ts";
 import { formatValue } from "./table.ts";
 import { calibrationStep, prepareOurs } from "./workloads.ts";
 
-export const OUR_BACKENDS = ["webgpu", "cpu", "cpu-reference"] as const;
+export const OUR_BACKENDS = ["webgpu", "cpu", "cpu-wasm", "cpu-reference"] as const;
 export type OurBackendName = (typeof OUR_BACKENDS)[number];
 
 /** The TypeScript twins skip any row that would take longer than this in all. */
@@ -33,7 +34,9 @@ async function openBackend(name: OurBackendName, threads: number): Promise<[Back
     const a = gpu.rt.adapter;
     return [gpu, `adapter ${a.description}, vendor ${a.vendor}${a.isSoftware ? ", software" : ""}`];
   }
-  const backend = name === "cpu" ? await createWasmBackend(threads) : new CpuBackend();
+  const backend = name === "cpu-reference"
+    ? new CpuBackend()
+    : await createWasmBackend(threads, { blas: name === "cpu" });
   return [backend, backend.description];
 }
 

@@ -26,16 +26,18 @@ interface RatioPair {
 
 const OUR_COUNTERPART: Record<string, string[]> = {
   "tfjs-webgpu": ["webgpu"],
-  "tfjs-cpu": ["cpu", "cpu-reference"],
-  "torch-cpu": ["cpu", "cpu-reference"],
+  "tfjs-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
+  "torch-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
 };
 
 function ratioPairs(columns: Column[]): RatioPair[] {
   const ours = new Set(columns.filter((c) => c.ours && !c.unavailable).map((c) => c.name));
   const pairs: RatioPair[] = [];
   for (const peer of columns.filter((c) => !c.ours && !c.unavailable)) {
-    const mine = (OUR_COUNTERPART[peer.name] ?? []).find((n) => ours.has(n));
-    if (mine) pairs.push({ ours: mine, peer: peer.name });
+    // Every fast counterpart gets a ratio; the reference only when it is the sole one.
+    const mine = (OUR_COUNTERPART[peer.name] ?? []).filter((n) => ours.has(n));
+    const shown = mine.length > 1 ? mine.filter((n) => n !== "cpu-reference") : mine;
+    for (const n of shown) pairs.push({ ours: n, peer: peer.name });
   }
   if (ours.size > 1 && columns.some((c) => c.name === "torch-cpu" && !c.unavailable)) {
     pairs.push({ ours: "best", peer: "torch-cpu" });

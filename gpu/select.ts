@@ -55,7 +55,9 @@ export function cpuThreadsFromEnv(): number | undefined {
 async function fastCpu(reason: string): Promise<BackendSelection> {
   const threads = cpuThreadsFromEnv();
   try {
-    return { backend: await createWasmBackend(threads), reason };
+    const backend = await createWasmBackend(threads);
+    const blas = backend.rt.blas;
+    return { backend, reason: blas.path ? reason : `${reason}; GEMMs on WASM: ${blas.reason}` };
   } catch (err) {
     return {
       backend: new CpuBackend(),

@@ -36,7 +36,8 @@ export class WasmBackend implements Backend {
   });
 
   constructor(readonly rt: WasmRuntime) {
-    this.description = `cpu (WebAssembly SIMD kernels, ${rt.threads} thread${
+    const gemm = rt.blas.path ? ` + BLAS GEMM (${rt.blas.path})` : "";
+    this.description = `cpu (WebAssembly SIMD kernels${gemm}, ${rt.threads} thread${
       rt.threads > 1 ? "s" : ""
     })`;
   }
@@ -196,8 +197,12 @@ export class WasmBackend implements Backend {
 
 /**
  * The fast CPU backend with `threads` kernel threads (default: one per core). Backends made
- * with the same thread count share one heap and one worker pool.
+ * with the same thread count and BLAS setting share one heap and one worker pool. `blas: false`
+ * keeps every GEMM on the WASM kernels even where a system BLAS is found (blas.ts).
  */
-export async function createWasmBackend(threads?: number): Promise<WasmBackend> {
-  return new WasmBackend(await wasmRuntime(threads));
+export async function createWasmBackend(
+  threads?: number,
+  options: { blas?: boolean } = {},
+): Promise<WasmBackend> {
+  return new WasmBackend(await wasmRuntime(threads, options.blas ?? true));
 }

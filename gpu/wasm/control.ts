@@ -26,4 +26,6 @@ export interface WorkerInit {
   names: string[];
   /** Polls of the generation counter before the worker sleeps in Atomics.wait. */
   spin: number;
+  /** The BLAS library the host tasks call (blas-task.ts), or null for none. */
+  blas: string | null;
 }

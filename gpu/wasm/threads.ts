@@ -9,6 +9,7 @@ import { Worker } from "node:worker_threads";
 import { CONTROL_SLOTS, DONE, ERR, FN, GEN, NT, PARAM, type WorkerInit } from "./control.ts";
 import type { KernelExports, TaskFn } from "./module.ts";
 import { taskNames } from "./module.ts";
+import { hostTasks } from "./blas-task.ts";
 
 /** Polls before a waiting worker sleeps: back-to-back kernels then skip the futex wake-up. */
 const WORKER_SPIN = 5_000;
@@ -45,14 +46,18 @@ export class ThreadPool {
     exports: KernelExports,
     control: number,
     threads: number,
+    blas: string | null,
   ): Promise<ThreadPool> {
-    const names = taskNames(module);
-    const tasks = new Map(names.map((n, index) => [n, { index, fn: exports[n] as TaskFn }]));
+    const host = hostTasks(memory, blas);
+    const names = [...taskNames(module), ...host.keys()];
+    const tasks = new Map(
+      names.map((n, index) => [n, { index, fn: host.get(n) ?? exports[n] as TaskFn }]),
+    );
     const ctl = new Int32Array(memory.buffer, control, CONTROL_SLOTS);
     const workers: Worker[] = [];
     try {
       for (let tid = 1; tid < threads; tid++) {
-        const init: WorkerInit = { memory, module, control, tid, names, spin: WORKER_SPIN };
+        const init: WorkerInit = { memory, module, control, tid, names, spin: WORKER_SPIN, blas };
         const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
         workers.push(worker);
         await new Promise<void>((resolve, reject) => {

@@ -7,10 +7,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { CONTROL_SLOTS, DONE, ERR, FN, GEN, NT, PARAM, type WorkerInit } from "./control.ts";
 import { instantiate, type TaskFn } from "./module.ts";
+import { hostTasks } from "./blas-task.ts";
 
 const init = workerData as WorkerInit;
 const exports = instantiate(init.module, init.memory);
-const tasks = init.names.map((n) => exports[n] as TaskFn);
+const host = hostTasks(init.memory, init.blas);
+const tasks = init.names.map((n) => host.get(n) ?? exports[n] as TaskFn);
 const ctl = new Int32Array(init.memory.buffer, init.control, CONTROL_SLOTS);
 
 // Read the generation before saying ready: the dispatcher may bump it as soon as it hears us,

@@ -1,18 +1,19 @@
 /**
  * The backends a test runs on: the TypeScript reference (`cpu`, the oracle), the WASM SIMD CPU
- * backend (`wasm`), and WebGPU when an adapter exists (Mesa's software adapter in CI). With
- * REQUIRE_WEBGPU=1 (set by .ci/run) a missing adapter fails the run instead of silently testing
- * only the CPU paths.
+ * backend (`wasm`, with the system BLAS for its GEMMs when one is found), and WebGPU when an
+ * adapter exists (Mesa's software adapter in CI). With REQUIRE_WEBGPU=1 / REQUIRE_BLAS=1 (set by
+ * .ci/run) a missing adapter or BLAS fails the run instead of silently testing less.
  */
 
 import type { Backend } from "../../gpu/backend.ts";
 import { CpuBackend } from "../../gpu/cpu/backend.ts";
 import { webgpuBackend } from "../../gpu/select.ts";
-import { createWasmBackend } from "../../gpu/wasm/backend.ts";
+import { createWasmBackend, type WasmBackend } from "../../gpu/wasm/backend.ts";
 
 let gpu: Promise<Backend | null> | null = null;
 let wasm: Promise<Backend> | null = null;
-let wasmSplit: Promise<Backend> | null = null;
+let wasmSplit: Promise<WasmBackend> | null = null;
+let wasmGemmSplit: Promise<WasmBackend> | null = null;
 
 export function gpuOrNull(): Promise<Backend | null> {
   gpu ??= webgpuBackend().catch((err) => {
@@ -25,8 +26,15 @@ export function gpuOrNull(): Promise<Backend | null> {
   return gpu;
 }
 
+function requireBlas(b: WasmBackend): WasmBackend {
+  if (!b.rt.blas.path && Deno.env.get("REQUIRE_BLAS") === "1") {
+    throw new Error(`REQUIRE_BLAS=1 but the WASM backend has no BLAS: ${b.rt.blas.reason}`);
+  }
+  return b;
+}
+
 export function wasmBackend(): Promise<Backend> {
-  wasm ??= createWasmBackend();
+  wasm ??= createWasmBackend().then(requireBlas);
   return wasm;
 }
 
@@ -35,14 +43,19 @@ export function wasmBackend(): Promise<Backend> {
  * op tests' tiny odd shapes then leave uneven and empty shares, which the default backend (which
  * keeps small kernels on one thread) never sees. Runtimes are shared per thread count, so it
  * picks 5 threads where 3 is the machine's default and would force-split the default backend too.
+ * `blas: false` keeps its GEMMs on the WASM kernels.
  */
-export function wasmSplitBackend(): Promise<Backend> {
-  wasmSplit ??= (async () => {
-    const b = await createWasmBackend(navigator.hardwareConcurrency === 3 ? 5 : 3);
+export function wasmSplitBackend(blas = true): Promise<WasmBackend> {
+  const made = blas ? wasmSplit : wasmGemmSplit;
+  if (made) return made;
+  const split = (async () => {
+    const b = await createWasmBackend(navigator.hardwareConcurrency === 3 ? 5 : 3, { blas });
     b.rt.alwaysParallel = true;
-    return b;
+    return blas ? requireBlas(b) : b;
   })();
-  return wasmSplit;
+  if (blas) wasmSplit = split;
+  else wasmGemmSplit = split;
+  return split;
 }
 
 export const cpu = new CpuBackend();

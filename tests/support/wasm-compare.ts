@@ -1,7 +1,8 @@
 /**
- * Shared by the WASM backend tests: the WASM backend on 1 thread and the force-split one of
- * support/backends.ts (so work splits see tiny and uneven shares), and a comparison that runs one
- * op on the TypeScript reference and on both.
+ * Shared by the WASM backend tests: the WASM backend with its own GEMM on 1 thread and
+ * force-split (support/backends.ts, so work splits see tiny and uneven shares), the force-split
+ * one with the system BLAS's GEMMs where one is found, and a comparison that runs one op on the
+ * TypeScript reference and on each.
  */
 
 import type { Backend } from "../../gpu/backend.ts";
@@ -9,9 +10,12 @@ import { createWasmBackend } from "../../gpu/wasm/backend.ts";
 import { assertClose } from "./assert.ts";
 import { cpu, wasmSplitBackend } from "./backends.ts";
 
-export const single: Backend = await createWasmBackend(1);
-export const multi: Backend = await wasmSplitBackend();
-export const WASM: Backend[] = [single, multi];
+export const single: Backend = await createWasmBackend(1, { blas: false });
+export const multi: Backend = await wasmSplitBackend(false);
+const blasSplit = await wasmSplitBackend(true);
+/** The force-split backend with BLAS GEMMs, or null where no BLAS was found. */
+export const blas: Backend | null = blasSplit.rt.blas.path ? blasSplit : null;
+export const WASM: Backend[] = blas ? [single, multi, blas] : [single, multi];
 
 export async function read(b: Backend, s: ReturnType<Backend["upload"]>): Promise<Float32Array> {
   const out = await b.read(s);

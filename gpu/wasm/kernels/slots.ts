@@ -190,8 +190,32 @@ export const OPT_MOMENTUM = 1;
 export const OPT_FIRST_STEP = 2;
 export const OPT_NESTEROV = 4;
 
+// --- the BLAS GEMM task (run by the host threads through FFI, not a WASM kernel) ---
+/** Transposes of A and B (0 or 1); shape m x n x k; byte offsets and leading dimensions. */
+export const SG_TRANS_A = 96;
+export const SG_TRANS_B = 97;
+export const SG_M = 98;
+export const SG_N = 99;
+export const SG_K = 100;
+export const SG_A = 101;
+export const SG_LDA = 102;
+export const SG_B = 103;
+export const SG_LDB = 104;
+export const SG_C = 105;
+export const SG_LDC = 106;
+/** f32: beta of the first product into each C (later ones of an accumulating batch add). */
+export const SG_BETA = 107;
+/** Batch count and element strides; a C stride of 0 sums the whole batch into one C. */
+export const SG_BATCH = 108;
+export const SG_A_BS = 109;
+export const SG_B_BS = 110;
+export const SG_C_BS = 111;
+/** Rows (SG_SPLIT_ROWS = 1) or columns of C per work item. */
+export const SG_CHUNK = 112;
+export const SG_SPLIT_ROWS = 113;
+
 /** Slots in a parameter block. */
-export const PARAM_SLOTS = 96;
+export const PARAM_SLOTS = 128;
 
 /** Operand kinds: a strided matrix, the im2col matrix, or its transpose. */
 export const KIND_STRIDED = 0;

@@ -1,7 +1,7 @@
 /**
  * Drivers of the convolution kernels (kernels/conv.ts): forward and weight gradient as
  * implicit GEMMs, input gradient as GEMM + col2im, direct kernels when a group has a single
- * input channel (depthwise).
+ * input channel (depthwise). Ungrouped convolutions go to conv-blas.ts when a BLAS was found.
  */
 
 import type { Conv2dParams } from "../../backend.ts";
@@ -10,64 +10,10 @@ import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
 import { KC, NC, PARALLEL_MIN_FLOPS, setBlocking, tilePlan } from "./gemm-plan.ts";
 import { reduce } from "./reduce.ts";
+import { setup, sizes } from "./conv-setup.ts";
+import { blasConv2d, blasConv2dGradInput, blasConv2dGradWeight, convOnBlas } from "./conv-blas.ts";
 
 const round = (v: number, to: number) => Math.ceil(v / to) * to;
-
-function outSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
-  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
-}
-
-/** Validates the geometry and storages, writes the CV_* and CONV_* slots. */
-function setup(
-  rt: WasmRuntime,
-  q: Conv2dParams,
-  x: { name: string; s: WasmStorage; len: number },
-  w: WasmStorage,
-  y: { name: string; s: WasmStorage; len: number },
-): Int32Array {
-  const g = q.groups;
-  if (!(g >= 1) || q.c % g || q.o % g) {
-    throw new Error(`conv2d: ${q.c} in and ${q.o} out channels do not split into ${g} groups`);
-  }
-  const oh = outSize(q.h, q.kh, q.strideH, q.padH, q.dilationH);
-  const ow = outSize(q.w, q.kw, q.strideW, q.padW, q.dilationW);
-  if (oh !== q.oh || ow !== q.ow) {
-    throw new Error(`conv2d: output ${q.oh}x${q.ow} given, the geometry makes ${oh}x${ow}`);
-  }
-  const wLen = q.o * (q.c / g) * q.kh * q.kw;
-  for (const [name, s, len] of [[x.name, x.s, x.len], ["weight", w, wLen], [y.name, y.s, y.len]]) {
-    const st = s as WasmStorage;
-    if (st.length !== len) {
-      throw new Error(`conv2d: ${name} has ${st.length} elements, needs ${len}`);
-    }
-    if (st.dtype !== "f32") throw new Error(`conv2d: ${name} must be f32, got ${st.dtype}`);
-  }
-  const p = rt.begin();
-  p[S.CV_C] = q.c / g;
-  p[S.CV_H] = q.h;
-  p[S.CV_W] = q.w;
-  p[S.CV_KH] = q.kh;
-  p[S.CV_KW] = q.kw;
-  p[S.CV_SH] = q.strideH;
-  p[S.CV_SW] = q.strideW;
-  p[S.CV_PH] = q.padH;
-  p[S.CV_PW] = q.padW;
-  p[S.CV_DH] = q.dilationH;
-  p[S.CV_DW] = q.dilationW;
-  p[S.CV_OH] = q.oh;
-  p[S.CV_OW] = q.ow;
-  p[S.CV_IMG] = q.c * q.h * q.w;
-  p[S.CONV_N] = q.n;
-  p[S.CONV_GROUPS] = g;
-  p[S.CONV_OG] = q.o / g;
-  return p;
-}
-
-const sizes = (q: Conv2dParams) => ({
-  x: q.n * q.c * q.h * q.w,
-  y: q.n * q.o * q.oh * q.ow,
-  flops: q.n * q.o * q.oh * q.ow * (q.c / q.groups) * q.kh * q.kw,
-});
 
 /** Positions per forward item: whole NC panels unless threads would go idle. */
 function positionTile(groups: number, positions: number, threads: number): number {
@@ -82,6 +28,7 @@ function positionTile(groups: number, positions: number, threads: number): numbe
 const GCOL_BYTES = 2 << 20;
 
 export function conv2d(rt: WasmRuntime, x: WasmStorage, w: WasmStorage, q: Conv2dParams) {
+  if (convOnBlas(rt, q)) return blasConv2d(rt, x, w, q);
   const n = sizes(q);
   const y = rt.alloc(n.y, "f32");
   const p = setup(rt, q, { name: "input", s: x, len: n.x }, w, { name: "output", s: y, len: n.y });
@@ -111,6 +58,7 @@ export function conv2d(rt: WasmRuntime, x: WasmStorage, w: WasmStorage, q: Conv2
 }
 
 export function conv2dGradInput(rt: WasmRuntime, gy: WasmStorage, w: WasmStorage, q: Conv2dParams) {
+  if (convOnBlas(rt, q)) return blasConv2dGradInput(rt, gy, w, q);
   const n = sizes(q);
   const gx = rt.alloc(n.x, "f32");
   const p = setup(rt, q, { name: "input gradient", s: gx, len: n.x }, w, {
@@ -167,6 +115,7 @@ export function conv2dGradWeight(
   gy: WasmStorage,
   q: Conv2dParams,
 ) {
+  if (convOnBlas(rt, q)) return blasConv2dGradWeight(rt, x, gy, q);
   const n = sizes(q);
   const cg = q.c / q.groups;
   const og = q.o / q.groups;

@@ -1,4 +1,7 @@
-/** Batched matmul on the WASM GEMM (transposes become packing strides, never copies). */
+/**
+ * Batched matmul on the system BLAS when the runtime has one, else the WASM GEMM (transposes
+ * become packing strides, never copies).
+ */
 
 import type { MatmulParams } from "../../backend.ts";
 import type { WasmRuntime } from "../runtime.ts";
@@ -17,6 +20,7 @@ import {
   TASK,
 } from "../kernels/slots.ts";
 import { PARALLEL_MIN_FLOPS, setBlocking, tilePlan } from "./gemm-plan.ts";
+import { blasGemm } from "./blas-gemm.ts";
 
 export function matmul(rt: WasmRuntime, a: WasmStorage, b: WasmStorage, q: MatmulParams) {
   const { batch, m, n, k } = q;
@@ -30,6 +34,26 @@ export function matmul(rt: WasmRuntime, a: WasmStorage, b: WasmStorage, q: Matmu
   const out = rt.alloc(batch * m * n, "f32");
   if (k === 0 || out.length === 0) {
     out.data.fill(0);
+    return out;
+  }
+  if (rt.blas.path) {
+    blasGemm(rt, {
+      transA: q.transA,
+      transB: q.transB,
+      m,
+      n,
+      k,
+      a: a.ptr,
+      lda: q.transA ? m : k,
+      b: b.ptr,
+      ldb: q.transB ? k : n,
+      c: out.ptr,
+      ldc: n,
+      batch,
+      aBatchStride: q.aBatchStride,
+      bBatchStride: q.bBatchStride,
+      cBatchStride: m * n,
+    });
     return out;
   }
   const p = rt.begin();
