@@ -6,27 +6,27 @@
  * only and each walks the whole batch (no two threads ever write the same C element).
  */
 
-import { Blas } from "./blas.ts";
+import { Blas, type BlasLibrary } from "./blas.ts";
 import type { TaskFn } from "./module.ts";
 import * as S from "./kernels/slots.ts";
 
 /** Name under which the pool runs the task (WASM kernel names end the same way). */
 export const BLAS_GEMM_TASK = "blas_sgemm_task";
 
-/**
- * The tasks a thread adds to the WASM kernels' when a BLAS was found (`path`), each thread
- * binding its own handle of the library to the shared memory.
- */
-export function hostTasks(memory: WebAssembly.Memory, path: string | null): Map<string, TaskFn> {
+/** The tasks a thread adds to the WASM kernels' when a BLAS was found (blas.ts). */
+export function hostTasks(
+  memory: WebAssembly.Memory,
+  library: BlasLibrary | null,
+): Map<string, TaskFn> {
   const tasks = new Map<string, TaskFn>();
-  if (path) tasks.set(BLAS_GEMM_TASK, blasGemmTask(memory, new Blas(path, memory)));
+  if (library) tasks.set(BLAS_GEMM_TASK, blasGemmTask(new Blas(library, memory)));
   return tasks;
 }
 
-function blasGemmTask(memory: WebAssembly.Memory, blas: Blas): TaskFn {
+function blasGemmTask(blas: Blas): TaskFn {
   return (p: number) => {
-    const q = new Int32Array(memory.buffer, p, S.PARAM_SLOTS);
-    const beta0 = new Float32Array(memory.buffer, p, S.PARAM_SLOTS)[S.SG_BETA];
+    const q = new Int32Array(blas.memory.buffer, p, S.PARAM_SLOTS);
+    const beta0 = new Float32Array(blas.memory.buffer, p, S.PARAM_SLOTS)[S.SG_BETA];
     const [transA, transB] = [q[S.SG_TRANS_A] !== 0, q[S.SG_TRANS_B] !== 0];
     const [m, n, k] = [q[S.SG_M], q[S.SG_N], q[S.SG_K]];
     const [lda, ldb, ldc] = [q[S.SG_LDA], q[S.SG_LDB], q[S.SG_LDC]];

@@ -1,3 +1,5 @@
+import type { BlasLibrary } from "./blas.ts";
+
 /**
  * Layout of the thread-pool control block (Int32 slots in shared memory), shared by the
  * dispatcher (threads.ts) and the workers (worker.ts).
@@ -26,6 +28,6 @@ export interface WorkerInit {
   names: string[];
   /** Polls of the generation counter before the worker sleeps in Atomics.wait. */
   spin: number;
-  /** The BLAS library the host tasks call (blas-task.ts), or null for none. */
-  blas: string | null;
+  /** The BLAS the host tasks call (blas-task.ts), or null for none. */
+  blas: BlasLibrary | null;
 }

@@ -106,8 +106,10 @@ async function start(threads: number, useBlas: boolean): Promise<WasmRuntime> {
       `WASM backend: kernel statics end at ${kernels.data_end()}, past ${STATIC_END}`,
     );
   }
-  const blas: BlasChoice = useBlas ? findBlas() : { path: null, reason: "BLAS not asked for" };
-  const pool = await ThreadPool.start(heap.memory, module, kernels, CONTROL, threads, blas.path);
+  const blas: BlasChoice = useBlas
+    ? findBlas()
+    : { path: null, library: null, reason: "BLAS not asked for" };
+  const pool = await ThreadPool.start(heap.memory, module, kernels, CONTROL, threads, blas.library);
   return new WasmRuntime(heap, kernels, pool, blas);
 }
 

@@ -10,6 +10,7 @@ import { CONTROL_SLOTS, DONE, ERR, FN, GEN, NT, PARAM, type WorkerInit } from ".
 import type { KernelExports, TaskFn } from "./module.ts";
 import { taskNames } from "./module.ts";
 import { hostTasks } from "./blas-task.ts";
+import type { BlasLibrary } from "./blas.ts";
 
 /** Polls before a waiting worker sleeps: back-to-back kernels then skip the futex wake-up. */
 const WORKER_SPIN = 5_000;
@@ -46,7 +47,7 @@ export class ThreadPool {
     exports: KernelExports,
     control: number,
     threads: number,
-    blas: string | null,
+    blas: BlasLibrary | null,
   ): Promise<ThreadPool> {
     const host = hostTasks(memory, blas);
     const names = [...taskNames(module), ...host.keys()];

@@ -6,24 +6,14 @@
  * balance with repeated packing. A batch of several products is split by product first.
  */
 
+import type { GemmCall } from "../blas.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import * as S from "../kernels/slots.ts";
 import { BLAS_GEMM_TASK } from "../blas-task.ts";
 import { PARALLEL_MIN_FLOPS } from "./gemm-plan.ts";
 
 /** C[b] = A[b]' x B[b]' + beta C[b] on byte offsets; strides in elements (C stride 0: sum). */
-export interface BlasGemm {
-  transA: boolean;
-  transB: boolean;
-  m: number;
-  n: number;
-  k: number;
-  a: number;
-  lda: number;
-  b: number;
-  ldb: number;
-  c: number;
-  ldc: number;
+export interface BlasGemm extends Omit<GemmCall, "beta"> {
   beta?: number;
   batch?: number;
   aBatchStride?: number;
