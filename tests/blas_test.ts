@@ -46,7 +46,7 @@ async function passes(b: Backend, q: Conv2dParams, seed: number): Promise<Float3
   return values;
 }
 
-Deno.test("BLAS: SDU_BLAS=off declines, a wrong path is an error naming it", () => {
+Deno.test("BLAS: SDU_BLAS=off declines; a wrong path or a library without a GEMM is an error", () => {
   const off = findBlas("off");
   assertEqual(off.path, null, "path with off");
   assertEqual(off.reason, "SDU_BLAS=off", "reason with off");
@@ -55,6 +55,13 @@ Deno.test("BLAS: SDU_BLAS=off declines, a wrong path is an error naming it", () 
     /SDU_BLAS=\/no\/such\/dir\/libopenblas\.so: cannot load it/,
     "wrong path",
   );
+  if (Deno.build.os === "linux") {
+    assertThrows(
+      () => findBlas("libm.so.6"),
+      /SDU_BLAS=libm\.so\.6: it has no cblas_sgemm/,
+      "a library without a GEMM",
+    );
+  }
   const found = findBlas();
   if (Deno.env.get("REQUIRE_BLAS") === "1" && !found.path) {
     throw new Error(`REQUIRE_BLAS=1 but no BLAS: ${found.reason}`);

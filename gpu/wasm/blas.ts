@@ -25,7 +25,6 @@ const CANDIDATES: Record<string, string[]> = {
     "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
     "/usr/local/opt/openblas/lib/libopenblas.dylib",
   ],
-  windows: ["libopenblas.dll", "openblas.dll"],
 };
 
 const ROW_MAJOR = 101;
@@ -142,9 +141,7 @@ const SINGLE_THREADED = "OPENBLAS_NUM_THREADS";
 function openLibrary(path: string): BlasLibrary {
   const known = opened.get(path);
   if (known) return known;
-  const name = LOADER[Deno.build.os];
-  if (!name) throw new Error(`opening a BLAS is not supported on ${Deno.build.os}`);
-  loader ??= Deno.dlopen(name, LOADER_SYMBOLS);
+  loader ??= Deno.dlopen(LOADER[Deno.build.os], LOADER_SYMBOLS);
   const ld = loader.symbols;
   const before = Deno.env.get(SINGLE_THREADED);
   Deno.env.set(SINGLE_THREADED, "1");
@@ -197,6 +194,9 @@ export function findBlas(setting = envSetting()): BlasChoice {
   const none = (reason: string) => ({ path: null, library: null, reason });
   if (setting === "off") return none(`${BLAS_ENV}=off`);
   if (typeof Deno.dlopen !== "function") return none("no FFI in this runtime");
+  if (!LOADER[Deno.build.os]) {
+    return none(`the BLAS path runs on Linux and macOS, not ${Deno.build.os}`);
+  }
   // Asked, not requested: a run without --allow-ffi falls back quietly instead of prompting.
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return none("no FFI permission (--allow-ffi)");
