@@ -11,30 +11,12 @@ import { DIRECT_POSITIONS } from "../gpu/wasm/ops/conv-blas.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 import { cpu, wasmBackend } from "./support/backends.ts";
 import { randomValues } from "./support/gradcheck.ts";
+import { convParams } from "./support/conv-params.ts";
 import { blas } from "./support/wasm-compare.ts";
 
-function conv(n: number, c: number, size: number, o: number, k: number, stride: number) {
-  const pad = Math.floor(k / 2);
-  const out = Math.floor((size + 2 * pad - k) / stride) + 1;
-  return {
-    n,
-    c,
-    h: size,
-    w: size,
-    o,
-    kh: k,
-    kw: k,
-    strideH: stride,
-    strideW: stride,
-    padH: pad,
-    padW: pad,
-    dilationH: 1,
-    dilationW: 1,
-    groups: 1,
-    oh: out,
-    ow: out,
-  } satisfies Conv2dParams;
-}
+/** Square input and kernel, padding k / 2, no dilation or groups. */
+const conv = (n: number, c: number, size: number, o: number, k: number, stride: number) =>
+  convParams(n, c, size, size, o, [k, k], [stride, Math.floor(k / 2), 1, 1]);
 
 async function passes(b: Backend, q: Conv2dParams, seed: number): Promise<Float32Array[]> {
   const x = b.upload(randomValues(q.n * q.c * q.h * q.w, seed));

@@ -7,6 +7,7 @@
 
 import type { Backend, Conv2dParams, Pool2dParams } from "../gpu/backend.ts";
 import { multi, read, same, single } from "./support/wasm-compare.ts";
+import { convParams } from "./support/conv-params.ts";
 import { randomValues } from "./support/gradcheck.ts";
 import { assertEqual } from "./support/assert.ts";
 
@@ -68,21 +69,6 @@ function convReference(x: Float32Array, w: Float32Array, gy: Float32Array, q: Co
     }
   }
   return { y, gx, gw };
-}
-
-/** PyTorch's geometry from (n, c, h, w, o, [kh, kw], [stride, padding, dilation, groups]). */
-function convParams(
-  n: number,
-  c: number,
-  h: number,
-  w: number,
-  o: number,
-  [kh, kw]: number[],
-  [s, p, d, groups]: number[],
-): Conv2dParams {
-  const out = (size: number, k: number) => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
-  const sym = { strideH: s, strideW: s, padH: p, padW: p, dilationH: d, dilationW: d };
-  return { n, c, h, w, o, kh, kw, ...sym, groups, oh: out(h, kh), ow: out(w, kw) };
 }
 
 Deno.test("conv2d forward, grad-input, grad-weight: stride, padding, dilation, groups", async () => {

@@ -10,7 +10,7 @@ import type { GemmCall } from "../blas.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import * as S from "../kernels/slots.ts";
 import { BLAS_GEMM_TASK } from "../blas-task.ts";
-import { PARALLEL_MIN_FLOPS } from "./gemm-plan.ts";
+import { PARALLEL_MIN_FLOPS, round } from "./gemm-plan.ts";
 
 /** C[b] = A[b]' x B[b]' + beta C[b] on byte offsets; strides in elements (C stride 0: sum). */
 export interface BlasGemm extends Omit<GemmCall, "beta"> {
@@ -20,8 +20,6 @@ export interface BlasGemm extends Omit<GemmCall, "beta"> {
   bBatchStride?: number;
   cBatchStride?: number;
 }
-
-const round = (v: number, to: number) => Math.ceil(v / to) * to;
 
 /** Narrowest chunk worth a library call of its own. */
 const MIN_CHUNK = 32;

@@ -77,7 +77,7 @@ function channelsFirst(q: Conv2dParams, n0: number, images: number) {
   };
 }
 
-/** Runs `pass` over blocks of images with a shared column buffer (and a side-by-side buffer). */
+/** Runs `pass` over blocks of images sharing one column buffer; `wide`: lay images side by side. */
 function blocks(
   rt: WasmRuntime,
   q: Conv2dParams,

@@ -8,12 +8,10 @@ import type { Conv2dParams } from "../../backend.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
-import { KC, NC, PARALLEL_MIN_FLOPS, setBlocking, tilePlan } from "./gemm-plan.ts";
+import { KC, NC, PARALLEL_MIN_FLOPS, round, setBlocking, tilePlan } from "./gemm-plan.ts";
 import { reduce } from "./reduce.ts";
 import { setup, sizes } from "./conv-setup.ts";
 import { blasConv2d, blasConv2dGradInput, blasConv2dGradWeight, convOnBlas } from "./conv-blas.ts";
-
-const round = (v: number, to: number) => Math.ceil(v / to) * to;
 
 /** Positions per forward item: whole NC panels unless threads would go idle. */
 function positionTile(groups: number, positions: number, threads: number): number {

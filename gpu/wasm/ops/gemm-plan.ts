@@ -15,7 +15,8 @@ export const NC = 256;
 /** Below this many multiply-adds a kernel runs on the main thread alone. */
 export const PARALLEL_MIN_FLOPS = 1 << 18;
 
-const round = (v: number, to: number) => Math.ceil(v / to) * to;
+/** `v` rounded up to a multiple of `to` (tile and chunk sizes). */
+export const round = (v: number, to: number) => Math.ceil(v / to) * to;
 
 /**
  * Tile (rows, cols) of the parallel work items. Tiles span all rows first: every B panel is then
