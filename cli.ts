@@ -1,12 +1,21 @@
 /**
  * Command-line entry: `deno run -A cli.ts <command> [options]`. Each command is declared in
- * cli/ as data (options, a zod schema, a run function); cli/command-line.ts parses argv.
+ * cli/ as data (a zod schema whose fields carry their help, and a run function);
+ * cli/command-line.ts parses argv.
  */
 
-import { runCommandLine } from "./cli/command-line.ts";
-import { demoCommand, downloadCommand } from "./cli/commands-data.ts";
+import { type AnyCommandSpec, runCommandLine } from "./cli/command-line.ts";
+import { downloadCommand, mnistCommand } from "./cli/commands-data.ts";
 import { cmnistCommand, synthCommand } from "./cli/commands-experiments.ts";
 
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: readonly AnyCommandSpec[] = [
+  downloadCommand,
+  cmnistCommand,
+  synthCommand,
+  mnistCommand,
+];
+
 if (import.meta.main) {
-  await runCommandLine([demoCommand, downloadCommand, cmnistCommand, synthCommand], Deno.args);
+  await runCommandLine(COMMANDS, Deno.args);
 }

@@ -1,36 +1,43 @@
-/** `download` and `demo`: the commands that fetch data and show the toolkit working offline. */
+/** `download` and `mnist`: the commands that fetch data and check the engine offline. */
 
 import { z } from "zod";
 import { runDownload } from "../data/download-command.ts";
 import { runMnistDemo } from "../experiments/mnist-demo.ts";
 import { setDefaultBackend } from "../nn/tensor.ts";
-import { backendOption, backendSchema, chooseBackend } from "./backend-option.ts";
+import { backendField } from "../experiments/debias-options.ts";
+import { option } from "../experiments/option-schema.ts";
+import { count } from "../experiments/option-parsers.ts";
+import { chooseBackend } from "./backend-option.ts";
 import type { CommandSpec } from "./command-line.ts";
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = (what: string) => count(what, 1);
 
 const downloadSchema = z.object({
-  only: z.string().optional(),
-  imageSize: positiveInt,
-  dir: z.string().min(1),
-  workers: positiveInt.optional(),
-  heidelbergDir: z.string().optional(),
+  only: option(z.string().optional(), {
+    help: "comma-separated dataset names (default: all)",
+    value: "<names>",
+  }),
+  imageSize: option(positiveInt("--image-size").default(256), {
+    help: "side of the square images",
+    value: "<n>",
+  }),
+  dir: option(z.string().min(1).default("./data"), {
+    help: "data root (csv/, raw_images/, images/)",
+    value: "<path>",
+  }),
+  workers: option(positiveInt("--workers").optional(), {
+    help: "parallel preprocessing workers",
+    value: "<n>",
+  }),
+  heidelbergDir: option(z.string().optional(), {
+    help: "folder of the private Heidelberg sets",
+    value: "<path>",
+  }),
 });
 
 export const downloadCommand: CommandSpec<typeof downloadSchema> = {
   name: "download",
   description: "download, verify, extract and crop/resize every dataset of the study (resumable)",
-  options: [
-    { flags: "--only <names>", description: "comma-separated dataset names (default: all)" },
-    { flags: "--image-size <n>", description: "side of the square images", default: "256" },
-    {
-      flags: "--dir <path>",
-      description: "data root (csv/, raw_images/, images/)",
-      default: "./data",
-    },
-    { flags: "--workers <n>", description: "parallel preprocessing workers" },
-    { flags: "--heidelberg-dir <path>", description: "folder of the private Heidelberg sets" },
-  ],
   schema: downloadSchema,
   run: async (o) => {
     const report = await runDownload({
@@ -45,25 +52,24 @@ export const downloadCommand: CommandSpec<typeof downloadSchema> = {
 };
 
 const demoSchema = z.object({
-  backend: backendSchema,
-  epochs: positiveInt,
-  trainSize: positiveInt.max(60000),
-  testSize: positiveInt.max(10000),
-  batchSize: positiveInt,
-  seed: z.coerce.number().int().nonnegative(),
+  backend: backendField,
+  epochs: option(positiveInt("--epochs").default(4), { help: "training epochs", value: "<n>" }),
+  trainSize: option(positiveInt("--train-size").pipe(z.number().max(60000)).default(2000), {
+    help: "training digits",
+    value: "<n>",
+  }),
+  testSize: option(positiveInt("--test-size").pipe(z.number().max(10000)).default(1000), {
+    help: "held-out digits",
+    value: "<n>",
+  }),
+  batchSize: option(positiveInt("--batch-size").default(32), { help: "batch size", value: "<n>" }),
+  seed: option(count("--seed", 0).default(0), { help: "random seed", value: "<n>" }),
 });
 
-export const demoCommand: CommandSpec<typeof demoSchema> = {
-  name: "demo",
-  description: "offline demo: train a small CNN on an MNIST subset and report held-out accuracy",
-  options: [
-    backendOption,
-    { flags: "--epochs <n>", description: "training epochs", default: "4" },
-    { flags: "--train-size <n>", description: "training digits", default: "2000" },
-    { flags: "--test-size <n>", description: "held-out digits", default: "1000" },
-    { flags: "--batch-size <n>", description: "batch size", default: "32" },
-    { flags: "--seed <n>", description: "random seed", default: "0" },
-  ],
+export const mnistCommand: CommandSpec<typeof demoSchema> = {
+  name: "mnist",
+  description:
+    "engine sanity check: train a small CNN on an MNIST subset, report held-out accuracy",
   schema: demoSchema,
   run: async (o) => {
     const backend = await chooseBackend(o.backend);

@@ -1,19 +1,14 @@
 /** `cmnist` and `synth`: the debiasing benchmarks that need no download. */
 
 import { runCmnist } from "../experiments/cmnist.ts";
-import {
-  type CmnistOptions,
-  cmnistOptionSpecs,
-  cmnistSchema,
-} from "../experiments/cmnist-options.ts";
+import { type CmnistOptions, cmnistSchema } from "../experiments/cmnist-options.ts";
 import { runSynth } from "../experiments/synth.ts";
-import { type SynthOptions, synthOptionSpecs, synthSchema } from "../experiments/synth-options.ts";
+import { type SynthOptions, synthSchema } from "../experiments/synth-options.ts";
 import type { CommandSpec } from "./command-line.ts";
 
 export const cmnistCommand: CommandSpec<typeof cmnistSchema> = {
   name: "cmnist",
   description: "Colored MNIST: baseline / LNTL / TABE / CLGR next to LNTL's published table",
-  options: cmnistOptionSpecs,
   schema: cmnistSchema,
   run: async (o: CmnistOptions) => {
     await runCmnist(o);
@@ -23,7 +18,6 @@ export const cmnistCommand: CommandSpec<typeof cmnistSchema> = {
 export const synthCommand: CommandSpec<typeof synthSchema> = {
   name: "synth",
   description: "synthetic skin artefacts: AUC on plain / marked / ruler / instrument-shift sets",
-  options: synthOptionSpecs,
   schema: synthSchema,
   run: async (o: SynthOptions) => {
     await runSynth(o);
