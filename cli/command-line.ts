@@ -185,3 +185,21 @@ export async function runCommandLine(
     Deno.exit(1);
   }
 }
+
+/**
+ * Parses one command's options from argv words without running it (the study's preset flags go
+ * through the same schema as the user's); throws on a usage error.
+ */
+export async function parseCommandArgs<S extends z.ZodObject>(
+  spec: CommandSpec<S>,
+  argv: string[],
+): Promise<{ settings: z.infer<S>; given: ReadonlySet<string> }> {
+  let result: { settings: z.infer<S>; given: ReadonlySet<string> } | undefined;
+  const program = buildProgram([spec as unknown as AnyCommandSpec], (_spec, settings, context) => {
+    result = { settings: settings as z.infer<S>, given: context.given };
+    return Promise.resolve();
+  });
+  await program.parseAsync([spec.name, ...argv], { from: "user" });
+  if (!result) throw new UsageError(`cli.ts ${spec.name}: nothing parsed from ${argv.join(" ")}`);
+  return result;
+}

@@ -1,0 +1,65 @@
+/**
+ * The resolved configuration of a train run: the user's options over the --test-no preset's
+ * over the schema's defaults, with the source of each value recorded, and the combination
+ * checks applied to the result.
+ */
+
+import { findPreset, type Preset } from "./presets.ts";
+import { trainOptionProblems, type TrainOptions } from "./train-options.ts";
+
+export type OptionSource = "default" | "preset" | "command line";
+
+export interface ResolvedTrainConfig {
+  options: TrainOptions;
+  sources: Record<string, OptionSource>;
+  preset?: Preset;
+}
+
+/** Thrown when the merged options contradict each other; each line names options and a fix. */
+export class TrainOptionsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid combination of options:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+  }
+}
+
+/**
+ * Merges `user` (parsed from the command line, `userGiven` its explicit keys) over `preset`
+ * (parsed from the preset's flags, `presetGiven` its explicit keys).
+ */
+export function resolveTrainConfig(
+  user: TrainOptions,
+  userGiven: ReadonlySet<string>,
+  preset?: { preset: Preset; settings: TrainOptions; given: ReadonlySet<string> },
+): ResolvedTrainConfig {
+  const options = { ...user } as Record<string, unknown>;
+  const sources: Record<string, OptionSource> = {};
+  for (const key of Object.keys(user)) {
+    if (userGiven.has(key)) sources[key] = "command line";
+    else if (preset?.given.has(key)) {
+      options[key] = (preset.settings as Record<string, unknown>)[key];
+      sources[key] = "preset";
+    } else sources[key] = "default";
+  }
+  const merged = options as TrainOptions;
+  const problems = trainOptionProblems(merged);
+  if (problems.length) throw new TrainOptionsError(problems);
+  return { options: merged, sources, preset: preset?.preset };
+}
+
+/** The preset --test-no names when presets are on. */
+export function presetFor(o: Pick<TrainOptions, "testNo" | "preset">): Preset | undefined {
+  return o.preset ? findPreset(o.testNo) : undefined;
+}
+
+/** The configuration as printed at the start: one line per option, the non-defaults marked. */
+export function describeConfig(c: ResolvedTrainConfig): string {
+  const lines = Object.entries(c.options).map(([k, v]) => {
+    const source = c.sources[k];
+    const mark = source === "default" ? "" : `  [${source}]`;
+    return `  ${k}: ${JSON.stringify(v)}${mark}`;
+  });
+  const head = c.preset
+    ? `preset ${c.preset.id}: ${c.preset.title} (${c.preset.args.join(" ")})`
+    : "no preset";
+  return [head, ...lines].join("\n");
+}
