@@ -53,7 +53,7 @@ export type BinaryOp =
   | "eq"
   | "gt"
   | "ge"
-  /** a where b > 0, else 0: ReLU's backward (gradient a, input b) in one pass. */
+  /** ReLU's backward (gradient a, input b): 0 where b <= 0, else a (a NaN b passes a, as torch). */
   | "reluGrad";
 
 /** A strided read of a storage: element (i0..ik) lives at offset + sum(i_d * strides[d]).

@@ -16,7 +16,8 @@ export const UNARY: Record<UnaryOp, (x: number, p: number) => number> = {
   rsqrt: (x) => 1 / Math.sqrt(x),
   abs: (x) => Math.abs(x),
   sign: (x) => Math.sign(x),
-  relu: (x) => (x > 0 ? x : 0),
+  // `x <= 0 ? 0 : x` keeps NaN, as PyTorch's relu does (a NaN must reach the loss).
+  relu: (x) => (x <= 0 ? 0 : x),
   step: (x) => (x > 0 ? 1 : 0),
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: (x) => Math.tanh(x),
@@ -42,7 +43,8 @@ export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   eq: (a, b) => (a === b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
-  reluGrad: (a, b) => (b > 0 ? a : 0),
+  // PyTorch's threshold_backward: the gradient passes unless the input is <= 0 (NaN passes).
+  reluGrad: (a, b) => (b <= 0 ? 0 : a),
 };
 
 export function unary(op: UnaryOp, x: Storage, param: number): Storage {

@@ -30,6 +30,20 @@ fn powf(x: f32, p: f32) -> f32 {
   return select(m, -m, (i32(p) & 1) == 1);
 }
 
+// NaN tests on the bits: WGSL lets a compiler assume float comparisons never see NaN.
+fn isNanF(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// WGSL's max/min return the other operand when one is NaN; PyTorch's propagate NaN.
+fn maxNan(a: f32, b: f32) -> f32 {
+  return select(max(a, b), bitcast<f32>(0x7fc00000u), isNanF(a) || isNanF(b));
+}
+
+fn minNan(a: f32, b: f32) -> f32 {
+  return select(min(a, b), bitcast<f32>(0x7fc00000u), isNanF(a) || isNanF(b));
+}
+
 fn signf(x: f32) -> f32 {
   return select(select(0.0, -1.0, x < 0.0), 1.0, x > 0.0);
 }

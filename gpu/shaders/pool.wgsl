@@ -56,8 +56,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var iy = max(hs, 0); iy < min(hs + P.kh, P.h); iy++) {
     for (var ix = max(ws, 0); ix < min(ws + P.kw, P.w); ix++) {
       let v = X[base + u32(iy * P.w + ix)];
-      // Strictly greater keeps the first of equal values; v != v lets NaN through.
-      if (v > best || v != v || at < 0) {
+      // Strictly greater keeps the first of equal values; a NaN (tested on its bits, which no
+      // compiler may fold away) always takes the cell, so the last NaN wins, as in PyTorch.
+      if (v > best || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u || at < 0) {
         best = v;
         at = iy * P.w + ix;
       }

@@ -7,7 +7,10 @@ import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
 
-/** WGSL expressions of `x` and the scalar `p`; the CPU rules in gpu/cpu/elementwise.ts match. */
+/**
+ * WGSL expressions of `x` and the scalar `p`; the CPU rules in gpu/cpu/elementwise.ts match,
+ * NaN included (PyTorch's rules: relu, clamps, maximum and minimum pass NaN on).
+ */
 export const UNARY_WGSL: Record<UnaryOp, string> = {
   neg: "-x",
   exp: "exp(x)",
@@ -16,7 +19,7 @@ export const UNARY_WGSL: Record<UnaryOp, string> = {
   rsqrt: "inverseSqrt(x)",
   abs: "abs(x)",
   sign: "signf(x)",
-  relu: "max(x, 0.0)",
+  relu: "select(max(x, 0.0), x, isNanF(x))",
   step: "select(0.0, 1.0, x > 0.0)",
   sigmoid: "sigmoidf(x)",
   tanh: "tanhf(x)",
@@ -27,8 +30,8 @@ export const UNARY_WGSL: Record<UnaryOp, string> = {
   addScalar: "x + p",
   powScalar: "powf(x, p)",
   reverseGrad: "-p * x",
-  clampMin: "max(x, p)",
-  clampMax: "min(x, p)",
+  clampMin: "maxNan(x, p)",
+  clampMax: "minNan(x, p)",
 };
 
 export const BINARY_WGSL: Record<BinaryOp, string> = {
@@ -37,12 +40,12 @@ export const BINARY_WGSL: Record<BinaryOp, string> = {
   mul: "a * b",
   div: "a / b",
   pow: "powf(a, b)",
-  maximum: "max(a, b)",
-  minimum: "min(a, b)",
+  maximum: "maxNan(a, b)",
+  minimum: "minNan(a, b)",
   eq: "select(0.0, 1.0, a == b)",
   gt: "select(0.0, 1.0, a > b)",
   ge: "select(0.0, 1.0, a >= b)",
-  reluGrad: "select(0.0, a, b > 0.0)",
+  reluGrad: "select(0.0, a, b > 0.0 || isNanF(b))",
 };
 
 function linear(n: number): [number, number, number] {

@@ -77,7 +77,8 @@ function unaryScalar(op: i32, x: f32, p: f32): f32 {
     case U_SIGN:
       return x > 0 ? 1 : x < 0 ? -1 : x;
     case U_RELU:
-      return x > 0 ? x : 0;
+      // NaN stays NaN, as in PyTorch: only x <= 0 becomes 0.
+      return x <= 0 ? 0 : x;
     case U_STEP:
       return x > 0 ? 1 : 0;
     case U_SIGMOID:
@@ -122,7 +123,8 @@ function unaryVector(op: i32, x: v128, p: v128): v128 {
     case U_ABS:
       return f32x4.abs(x);
     case U_RELU:
-      return v128.and(x, f32x4.gt(x, zero));
+      // Clears the lanes with x <= 0; NaN lanes compare false and keep their NaN.
+      return v128.andnot(x, f32x4.le(x, zero));
     case U_STEP:
       return v128.and(one, f32x4.gt(x, zero));
     case U_SQUARE:
@@ -187,7 +189,7 @@ function binaryScalar(op: i32, a: f32, b: f32): f32 {
     case B_GE:
       return a >= b ? 1 : 0;
     case B_RELU_GRAD:
-      return b > 0 ? a : 0;
+      return b <= 0 ? 0 : a;
   }
   return 0;
 }
@@ -214,7 +216,7 @@ function binaryVector(op: i32, a: v128, b: v128): v128 {
     case B_GE:
       return v128.and(one, f32x4.ge(a, b));
     case B_RELU_GRAD:
-      return v128.and(a, f32x4.gt(b, f32x4.splat(0)));
+      return v128.andnot(a, f32x4.le(b, f32x4.splat(0)));
   }
   return a;
 }
