@@ -7,43 +7,17 @@
 import { z } from "zod";
 import { option } from "../experiments/option-schema.ts";
 import { findPreset, PRESETS, studyCommand } from "../experiments/presets.ts";
-import {
-  presetFor,
-  type ResolvedTrainConfig,
-  resolveTrainConfig,
-  TrainOptionsError,
-} from "../experiments/train-config.ts";
 import { type TrainOptions, trainSchema } from "../experiments/train-options.ts";
 import { runTrain } from "../experiments/train-run.ts";
-import { type CommandSpec, parseCommandArgs, type RunContext, UsageError } from "./command-line.ts";
-
-/** Resolves the configuration of a train invocation (preset merged in, combinations checked). */
-export async function resolveTrainInvocation(
-  settings: TrainOptions,
-  given: ReadonlySet<string>,
-): Promise<ResolvedTrainConfig> {
-  const preset = presetFor(settings);
-  let fromPreset;
-  if (preset) {
-    const parsed = await parseCommandArgs(trainCommand, ["--test-no", preset.id, ...preset.args]);
-    const presetGiven = new Set(parsed.given);
-    presetGiven.delete("testNo");
-    fromPreset = { preset, settings: parsed.settings, given: presetGiven };
-  }
-  try {
-    return resolveTrainConfig(settings, given, fromPreset);
-  } catch (err) {
-    if (err instanceof TrainOptionsError) throw new UsageError(`cli.ts train: ${err.message}`);
-    throw err;
-  }
-}
+import { type CommandSpec, type RunContext, UsageError } from "./command-line.ts";
+import { resolveTrainInvocation, trainCommandName } from "./train-invocation.ts";
 
 async function train(settings: TrainOptions, context: RunContext): Promise<void> {
   await runTrain(await resolveTrainInvocation(settings, context.given));
 }
 
 export const trainCommand: CommandSpec<typeof trainSchema> = {
-  name: "train",
+  name: trainCommandName,
   description: "train (and test) one configuration of the study; --test-no picks its preset",
   schema: trainSchema,
   run: train,

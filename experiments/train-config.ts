@@ -4,6 +4,7 @@
  * checks applied to the result.
  */
 
+import { type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import { findPreset, type Preset } from "./presets.ts";
 import { trainOptionProblems, type TrainOptions } from "./train-options.ts";
 
@@ -62,4 +63,30 @@ export function describeConfig(c: ResolvedTrainConfig): string {
     ? `preset ${c.preset.id}: ${c.preset.title} (${c.preset.args.join(" ")})`
     : "no preset";
   return [head, ...lines].join("\n");
+}
+
+/**
+ * The debiasing heads and strengths of a train configuration, as the study's train.py built
+ * them (CLGR is TABE with gradient reversal).
+ */
+export function debiasSettingsOf(o: TrainOptions): DebiasSettings {
+  const config = o.debiasConfig;
+  const clgr = config === "CLGR";
+  return resolveDebias({
+    debiasConfig: config === "CLGR" ? "TABE" : config,
+    GRL: o.GRL || clgr,
+    switchHeads: o.switchHeads,
+    marked: o.marked,
+    rulers: o.rulers,
+    instrument: o.instrument,
+    numAux: o.numAux,
+    numAux2: o.numAux2,
+    lambdaa: o.lambdaa,
+    alpha: o.alpha,
+    lrBase: o.lrBase,
+    lrClass: o.lrClass,
+    momentum: o.momentum,
+    grlScale: o.grlScale,
+    confusionTarget: o.confusionTarget,
+  });
 }

@@ -6,6 +6,7 @@
  * the test-no preset has been merged in.
  */
 
+import { join } from "node:path";
 import { z } from "zod";
 import { backendField, unlearningTermFields } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
@@ -81,7 +82,8 @@ export const trainSchema = z.object({
     aliases: ["--heid-test-rulers"],
   }),
   heidelbergDir: option(z.string().min(1).optional(), {
-    help: "folder of the private Heidelberg sets (their CSVs and images)",
+    help: "the prepared Heidelberg images (default <image-dir>/hh_test_<image-size>, " +
+      "as `deno task download --only heidelberg` leaves them)",
     value: "<path>",
   }),
   tune: flag("test only on the validation split (2018 data, 33 %)"),
@@ -210,7 +212,10 @@ export type TrainOptions = z.infer<typeof trainSchema>;
  * Combinations the study's code would have failed on (or silently mis-run), each as one line
  * naming the options and the fix; empty when the options are consistent.
  */
-export function trainOptionProblems(o: TrainOptions): string[] {
+export function trainOptionProblems(
+  o: TrainOptions,
+  folderExists: (path: string) => boolean = isFolder,
+): string[] {
   const problems: string[] = [];
   const config = o.debiasConfig === "CLGR" ? "TABE" : o.debiasConfig;
   const twoHeads = ["both", "doubleTABE", "doubleLNTL"].includes(config);
@@ -226,10 +231,12 @@ export function trainOptionProblems(o: TrainOptions): string[] {
     : o.heidTestRulers
     ? "--heid-test_rulers"
     : "";
-  if (heid && o.dataset !== "synth" && !o.heidelbergDir) {
+  if (heid && o.dataset !== "synth" && !folderExists(heidelbergFolder(o))) {
     problems.push(
-      `${heid} needs the private Heidelberg sets: give --heidelberg-dir PATH (the folder with ` +
-        `their CSVs and images), or use --dataset synth for the synthetic plain/marked/ruler sets`,
+      `${heid} needs the private Heidelberg sets, but ${heidelbergFolder(o)} does not exist: ` +
+        `prepare them with \`deno task download --only heidelberg --heidelberg-dir PATH\` ` +
+        `(or point --heidelberg-dir at the prepared folder), or use --dataset synth for the ` +
+        `synthetic plain / marked / ruler sets`,
     );
   }
   if (o.heidTestMarked && o.heidTestRulers) {
@@ -275,6 +282,21 @@ export function trainOptionProblems(o: TrainOptions): string[] {
     );
   }
   return problems;
+}
+
+/** Where the Heidelberg test images are read from. */
+export function heidelbergFolder(
+  o: Pick<TrainOptions, "heidelbergDir" | "imageDir" | "imageSize">,
+) {
+  return o.heidelbergDir ?? join(o.imageDir, `hh_test_${o.imageSize}`);
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /** The method's short name: CLGR for TABE + GRL, "X+GRL" for other reversed configurations. */
