@@ -139,3 +139,24 @@ export { runMnistDemo } from "./experiments/mnist-demo.ts";
 export { runCmnist } from "./experiments/cmnist.ts";
 export { runSynth } from "./experiments/synth.ts";
 export { linearProbe } from "./experiments/linear-probe.ts";
+export {
+  type BootstrapComparison,
+  type DelongAuc,
+  delongAuc,
+  type DelongComparison,
+  delongTest,
+  formatDifference,
+  formatP,
+  type Interval,
+  meanSd,
+  pairedBootstrap,
+  type PairedDifference,
+  pairedDifference,
+  tInterval,
+} from "./experiments/statistics.ts";
+export {
+  normalCdf,
+  normalQuantile,
+  studentTCdf,
+  studentTQuantile,
+} from "./experiments/distributions.ts";

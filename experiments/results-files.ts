@@ -6,6 +6,9 @@
 
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { meanSd } from "./statistics.ts";
+
+export { meanSd };
 
 /** Writes `text` to `path` via `path.partial` and a rename. */
 export function writeAtomic(path: string, text: string): void {
@@ -27,14 +30,6 @@ export function writeReport(dir: string, base: string, json: unknown, markdown: 
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]) {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-/** Mean and (sample) standard deviation; sd is 0 for one value. */
-export function meanSd(values: readonly number[]): { mean: number; sd: number; n: number } {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, n);
-  const sd = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, sd, n };
 }
 
 /** "0.812" or "0.812 ± 0.013" (several seeds); "—" for none. */
