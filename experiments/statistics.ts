@@ -12,6 +12,7 @@
 
 import { Rng } from "../data/rng.ts";
 import {
+  incompleteBeta,
   normalQuantile,
   normalUpperTail,
   studentTQuantile,
@@ -340,21 +341,65 @@ export function pairedBootstrap(
   };
 }
 
-/** "+0.045" with an explicit sign. */
-export function signed(x: number, digits = 3): string {
-  if (!Number.isFinite(x)) return String(x);
-  const s = x.toFixed(digits);
-  return x >= 0 && !s.startsWith("-") ? `+${s}` : s;
+/** McNemar's comparison of two classifiers' accuracies on the same test items. */
+export interface McNemarComparison {
+  accuracyA: number;
+  accuracyB: number;
+  /** accuracyA - accuracyB. */
+  difference: number;
+  /** Items only A got right, items only B got right. */
+  onlyA: number;
+  onlyB: number;
+  /** Exact two-sided binomial p-value on the discordant items. */
+  p: number;
+  /** Wald interval of the paired difference of proportions. */
+  low: number;
+  high: number;
+  level: number;
 }
 
-/** "+0.045 [+0.012, +0.078]", or just the mean when there is no interval. */
-export function formatDifference(iv: { mean: number; low: number; high: number }, digits = 3) {
-  if (!Number.isFinite(iv.low)) return signed(iv.mean, digits);
-  return `${signed(iv.mean, digits)} [${signed(iv.low, digits)}, ${signed(iv.high, digits)}]`;
-}
-
-/** "p=0.032", "p<0.001". */
-export function formatP(p: number): string {
-  if (!Number.isFinite(p)) return "p=—";
-  return p < 0.001 ? "p<0.001" : `p=${p.toFixed(3)}`;
+/**
+ * McNemar's exact test: whether A and B differ in accuracy on the same items, from the items
+ * exactly one of them got right (the paired analogue of DeLong's test for accuracies).
+ */
+export function mcnemarTest(
+  correctA: ArrayLike<boolean | number>,
+  correctB: ArrayLike<boolean | number>,
+  level = 0.95,
+): McNemarComparison {
+  checkLevel(level);
+  const n = correctA.length;
+  if (correctB.length !== n || n === 0) {
+    throw new Error(
+      `mcnemarTest: needs two equal, non-empty lists, got ${n} and ${correctB.length}`,
+    );
+  }
+  let rightA = 0, rightB = 0, onlyA = 0, onlyB = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Boolean(correctA[i]), b = Boolean(correctB[i]);
+    if (a) rightA++;
+    if (b) rightB++;
+    if (a && !b) onlyA++;
+    if (b && !a) onlyB++;
+  }
+  const discordant = onlyA + onlyB;
+  const k = Math.min(onlyA, onlyB);
+  // P(X <= k) for X ~ Binomial(discordant, 1/2) is I_{1/2}(discordant - k, k + 1).
+  const p = discordant === 0 || 2 * k === discordant
+    ? 1
+    : Math.min(1, 2 * incompleteBeta(0.5, discordant - k, k + 1));
+  const difference = (onlyA - onlyB) / n;
+  const se = Math.sqrt(Math.max(0, discordant - (onlyA - onlyB) ** 2 / n)) / n;
+  const half = normalQuantile((1 + level) / 2) * se;
+  return {
+    accuracyA: rightA / n,
+    accuracyB: rightB / n,
+    difference,
+    onlyA,
+    onlyB,
+    p,
+    low: difference - half,
+    high: difference + half,
+    level,
+  };
 }

@@ -8,12 +8,13 @@ import { rocAuc } from "../experiments/metrics.ts";
 import {
   delongAuc,
   delongTest,
-  formatDifference,
+  mcnemarTest,
   meanSd,
   pairedBootstrap,
   pairedDifference,
   tInterval,
 } from "../experiments/statistics.ts";
+import { formatDifference } from "../experiments/comparisons.ts";
 import { Rng } from "../data/rng.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 
@@ -50,6 +51,7 @@ interface Fixture {
     t: number;
     p: number;
   }[];
+  mcnemar: { a: number[]; b: number[]; onlyA: number; onlyB: number; p: number }[];
 }
 
 const fixture: Fixture = JSON.parse(
@@ -159,4 +161,17 @@ Deno.test("intervals cover: 95 % t-intervals of normal samples hold the mean ~95
   // Binomial sd at 2,000 trials is 0.5 %: 93-97 % is four sd either side.
   const share = covered / trials;
   assertEqual(share > 0.93 && share < 0.97, true, `coverage ${share}`);
+});
+
+Deno.test("McNemar's exact test matches scipy's binomial test on the discordant items", () => {
+  for (const c of fixture.mcnemar) {
+    const r = mcnemarTest(c.a, c.b);
+    const label = `${c.a.length} items`;
+    assertEqual([r.onlyA, r.onlyB], [c.onlyA, c.onlyB], `${label}: discordant counts`);
+    assertClose([r.p], [c.p], `${label}: p`, { rtol: 1e-9, atol: 1e-15 });
+    assertClose([r.difference], [(c.onlyA - c.onlyB) / c.a.length], `${label}: difference`, tight);
+    assertEqual(r.low < r.difference && r.difference < r.high, true, `${label}: interval`);
+  }
+  assertEqual(mcnemarTest([1, 0, 1], [1, 0, 1]).p, 1, "no discordant items");
+  assertThrows(() => mcnemarTest([1], [1, 0]), /two equal, non-empty lists, got 1 and 2/, "sizes");
 });
