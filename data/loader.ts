@@ -47,6 +47,12 @@ export interface LoaderOptions {
    * to `sampleWeights[i]` (PyTorch's WeightedRandomSampler), instead of a permutation.
    */
   sampleWeights?: ArrayLike<number>;
+  /**
+   * With `augment: "flips"`, flip only the samples i with `flipSamples[i] !== 0` (the study's
+   * extra transform under --skew touched the marked images only); the flips are drawn for every
+   * sample either way, so the stream does not depend on the mask.
+   */
+  flipSamples?: ArrayLike<number>;
 }
 
 /** The sample order and flip set of one epoch. */
@@ -75,6 +81,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   readonly numWorkers: number;
   readonly prefetch: number;
   readonly onCorrupt: "skip" | "error";
+  readonly #flipSamples: ArrayLike<number> | null;
   /** Cumulative sample weights, normalised to end at 1, when sampling by weight. */
   readonly #weightCdf: Float64Array | null;
   /** Files left out so far, with the reason. */
@@ -102,6 +109,12 @@ export class DataLoader implements AsyncIterable<Batch> {
     this.numWorkers = dataset instanceof FileDataset ? workers : 0;
     this.prefetch = Math.max(1, opts.prefetch ?? 2 * Math.max(1, this.numWorkers));
     this.onCorrupt = opts.onCorrupt ?? "skip";
+    if (opts.flipSamples && opts.flipSamples.length !== dataset.length) {
+      throw new Error(
+        `DataLoader: flipSamples has ${opts.flipSamples.length} entries, dataset ${dataset.length}`,
+      );
+    }
+    this.#flipSamples = opts.flipSamples ?? null;
     this.#weightCdf = opts.sampleWeights ? weightCdf(opts.sampleWeights, dataset.length) : null;
     const [, h, w] = dataset.sampleShape;
     if (this.augment === "flips" && h !== w) {
@@ -126,7 +139,11 @@ export class DataLoader implements AsyncIterable<Batch> {
     const flags = new Uint8Array(n);
     if (this.augment === "flips") {
       const rng = new Rng(hashSeed(this.seed, "loader-augment", epoch));
-      for (let k = 0; k < n; k++) flags[k] = drawSkewFlips(rng);
+      const only = this.#flipSamples;
+      for (let k = 0; k < n; k++) {
+        const f = drawSkewFlips(rng);
+        flags[k] = !only || only[order[k]] !== 0 ? f : 0;
+      }
     }
     return { order, flags };
   }

@@ -1,40 +1,6 @@
 /**
- * The compact trunk of the synthetic skin experiment: four conv3x3 + BN + ReLU stages (three
- * followed by 2x2 max-pooling: 64 -> 32 -> 16 -> 8) and global average pooling, giving
- * 4 x `width` features for the main and bias heads. Small enough to train on a CPU in minutes;
- * it stands in for the study's ImageNet-pretrained trunks.
+ * The synthetic experiments' compact trunk now lives in nn/models/synth-cnn.ts (registered as
+ * `synth-cnn`); this module keeps the old import path of `cli.ts synth` and its helpers working.
  */
 
-import type { Backend } from "../gpu/backend.ts";
-import { ReLU } from "../nn/layers/activation.ts";
-import { BatchNorm2d } from "../nn/layers/batchnorm.ts";
-import { Sequential } from "../nn/layers/container.ts";
-import { Conv2d } from "../nn/layers/conv.ts";
-import { GlobalAvgPool, MaxPool2d } from "../nn/layers/pool.ts";
-import type { Layer } from "../nn/module.ts";
-
-export interface SynthTrunk {
-  encoder: Sequential;
-  features: number;
-}
-
-export function synthTrunk(width = 16, backend?: Backend): SynthTrunk {
-  if (!Number.isInteger(width) || width < 1) {
-    throw new Error(`synth trunk: width must be a positive integer, got ${width}`);
-  }
-  const b = { backend };
-  const stage = (cin: number, cout: number, pool: boolean): Layer[] => [
-    new Conv2d(cin, cout, 3, { ...b, padding: 1, bias: false }),
-    new BatchNorm2d(cout, b),
-    new ReLU(),
-    ...(pool ? [new MaxPool2d(2)] : []),
-  ];
-  const encoder = new Sequential(
-    ...stage(3, width, true),
-    ...stage(width, 2 * width, true),
-    ...stage(2 * width, 4 * width, true),
-    ...stage(4 * width, 4 * width, false),
-    new GlobalAvgPool(),
-  );
-  return { encoder, features: 4 * width };
-}
+export { type SynthTrunk, synthTrunk } from "../nn/models/synth-cnn.ts";

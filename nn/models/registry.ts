@@ -1,0 +1,194 @@
+/**
+ * One registry of trunks by name: what `--arch` / `--enet-type` resolve through, so the run loop,
+ * `evaluate` and the report build the same encoder from the same words. Each entry builds an
+ * encoder whose forward maps NCHW images to pooled [N, D] features (no classifier: the debiasing
+ * heads attach to those features), and says D, the input normalisation its weights expect, and
+ * how its parameter names relate to the torchvision / timm state dict its pretrained weights come
+ * as (a prefix to strip, and the classifier keys the encoder leaves out).
+ *
+ * The study's trunks (EfficientNet, DenseNet-161, Inception-v3) are listed as planned until the
+ * models that build them exist; asking for one is an error that names what can be built.
+ */
+
+import type { Backend } from "../../gpu/backend.ts";
+import type { Layer } from "../module.ts";
+import {
+  resnet101,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnext101_32x8d,
+  resnext50_32x4d,
+} from "./resnet.ts";
+import { SYNTH_TRUNK_WIDTH, synthTrunk } from "./synth-cnn.ts";
+
+/** Per-channel input normalisation on [0, 1] pixels: (pixel - mean) / std, RGB order. */
+export interface InputNormalisation {
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/** ImageNet statistics: what every torchvision / timm trunk was trained with. */
+export const IMAGENET_NORMALISATION: InputNormalisation = {
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
+
+/** What a build may vary. */
+export interface TrunkBuildOptions {
+  backend?: Backend;
+  /** Channel width of `synth-cnn`'s first stage (default 16); other trunks ignore it. */
+  width?: number;
+}
+
+/** A built trunk. */
+export interface Trunk {
+  /** The registry name it was built from, e.g. "resnext101_32x8d". */
+  name: string;
+  /** forward: [N, 3, H, W] to [N, features]. */
+  encoder: Layer;
+  features: number;
+  normalisation: InputNormalisation;
+}
+
+/** How the encoder's state dict maps onto the published one. */
+export interface WeightMapping {
+  /** Prefix of the encoder's keys in the published state dict ("" for torchvision / timm ResNets). */
+  prefix: string;
+  /** Published keys the encoder has no place for (the ImageNet classifier). */
+  dropped: readonly string[];
+  /** timm's model name of the ImageNet weights, when there are any. */
+  timm?: string;
+}
+
+/** One registry entry. */
+export interface TrunkEntry {
+  name: string;
+  description: string;
+  /** D of the default build. */
+  features: number;
+  /** Side length the published weights were trained at, when the study fixed one (Inception). */
+  inputSize?: number;
+  normalisation: InputNormalisation;
+  weights: WeightMapping;
+  build(o: TrunkBuildOptions): Trunk;
+}
+
+/** Trunks the study used that no model here builds yet, with what they will be. */
+export const PLANNED_TRUNKS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    Array.from({ length: 8 }, (_, i) => [`efficientnet_b${i}`, `EfficientNet-B${i} (timm)`]),
+  ),
+  densenet161: "DenseNet-161 (torchvision)",
+  inception_v3: "Inception-v3, 299 px input (torchvision)",
+};
+
+const TORCHVISION_CLASSIFIER = ["fc.weight", "fc.bias"] as const;
+
+function resnetEntry(
+  name: string,
+  description: string,
+  make: (o: { numClasses: number; backend?: Backend }) => { numFeatures: number } & Layer,
+  features: number,
+): TrunkEntry {
+  const entry: TrunkEntry = {
+    name,
+    description,
+    features,
+    normalisation: IMAGENET_NORMALISATION,
+    weights: { prefix: "", dropped: TORCHVISION_CLASSIFIER, timm: `${name}.tv_in1k` },
+    build: ({ backend }) => {
+      const encoder = make({ numClasses: 0, backend });
+      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
+    },
+  };
+  return entry;
+}
+
+/** Every trunk that can be built, by registry name. */
+export const TRUNKS: readonly TrunkEntry[] = [
+  resnetEntry("resnet18", "ResNet-18 (torchvision layout)", resnet18, 512),
+  resnetEntry("resnet34", "ResNet-34 (torchvision layout)", resnet34, 512),
+  resnetEntry("resnet50", "ResNet-50 (torchvision layout)", resnet50, 2048),
+  resnetEntry("resnet101", "ResNet-101, the study's --arch resnet101", resnet101, 2048),
+  resnetEntry("resnext50_32x4d", "ResNeXt-50 32x4d (torchvision layout)", resnext50_32x4d, 2048),
+  resnetEntry(
+    "resnext101_32x8d",
+    "ResNeXt-101 32x8d, the study's --arch resnext101",
+    resnext101_32x8d,
+    2048,
+  ),
+  {
+    name: "synth-cnn",
+    description: "compact 4-stage CNN of the synthetic skin experiments (4 x --width features)",
+    features: 4 * SYNTH_TRUNK_WIDTH,
+    normalisation: IMAGENET_NORMALISATION,
+    weights: { prefix: "", dropped: [] },
+    build: ({ backend, width }) => {
+      const { encoder, features } = synthTrunk(width ?? SYNTH_TRUNK_WIDTH, backend);
+      return { name: "synth-cnn", encoder, features, normalisation: IMAGENET_NORMALISATION };
+    },
+  },
+];
+
+/** The study's --arch words and the registry names they stand for (enet: see --enet-type). */
+export const STUDY_ARCHS: Readonly<Record<string, string>> = {
+  resnext101: "resnext101_32x8d",
+  resnet101: "resnet101",
+  densenet: "densenet161",
+  inception: "inception_v3",
+};
+
+/** Thrown for a name the registry cannot build; the message lists what it can. */
+export class UnknownTrunkError extends Error {}
+
+function available(): string {
+  return TRUNKS.map((t) => t.name).join(", ");
+}
+
+/**
+ * The registry name of `--arch arch` (with `--enet-type enetType` for `enet`): the study's words
+ * map through {@link STUDY_ARCHS}, any registry name passes through. Planned or unknown names
+ * throw {@link UnknownTrunkError} naming the trunks that exist.
+ */
+export function resolveTrunkName(arch: string, enetType = "efficientnet_b3"): string {
+  const name = arch === "enet" ? enetType : STUDY_ARCHS[arch] ?? arch;
+  if (TRUNKS.some((t) => t.name === name)) return name;
+  const via = name === arch
+    ? `--arch ${arch}`
+    : arch === "enet"
+    ? `--arch enet --enet-type ${enetType}`
+    : `--arch ${arch} (${name})`;
+  if (arch === "enet" && !/^efficientnet_b[0-7]$/.test(enetType)) {
+    throw new UnknownTrunkError(
+      `${via}: --enet-type must be efficientnet_b0 .. efficientnet_b7; ` +
+        `trunks that can be built now: ${available()}`,
+    );
+  }
+  if (PLANNED_TRUNKS[name]) {
+    throw new UnknownTrunkError(
+      `${via}: ${PLANNED_TRUNKS[name]} is not built by this toolkit yet; ` +
+        `trunks that can be built now: ${available()}`,
+    );
+  }
+  throw new UnknownTrunkError(
+    `${via}: unknown trunk; trunks that can be built now: ${available()} ` +
+      `(the study's words: ${[...Object.keys(STUDY_ARCHS), "enet"].join(", ")})`,
+  );
+}
+
+/** The entry of a registry name (see {@link resolveTrunkName} for the study's words). */
+export function trunkEntry(name: string): TrunkEntry {
+  const entry = TRUNKS.find((t) => t.name === name);
+  if (!entry) return trunkEntry(resolveTrunkName(name));
+  return entry;
+}
+
+/** Builds the trunk `--arch` / `--enet-type` name. */
+export function buildTrunk(
+  arch: string,
+  enetType: string | undefined,
+  o: TrunkBuildOptions = {},
+): Trunk {
+  return trunkEntry(resolveTrunkName(arch, enetType)).build(o);
+}
