@@ -7,6 +7,9 @@
  * epoch 7's batches) and workers only execute, which makes `numWorkers: 4` give exactly the
  * batches of `numWorkers: 0`.
  *
+ * Non-finite inputs: a batch with a NaN or infinite value is an error naming the image (or the
+ * in-memory sample) and the pixel, whatever `onCorrupt` says.
+ *
  * Corrupt or unreadable files: by default (`onCorrupt: "skip"`) the sample is left out of its
  * batch (the batch is one shorter), a warning naming the file is printed once, and the file is
  * recorded in {@link DataLoader.skipped}; with `onCorrupt: "error"` the epoch fails with an error
@@ -295,6 +298,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       good.forEach((k, j) => images.set(a.images.subarray(k * per, (k + 1) * per), j * per));
     }
     if (keep.length === 0) return null;
+    assertFiniteImages(ds, keep, images, per);
     const n = keep.length;
     const target = new Float32Array(n);
     const labels = new Int32Array(n);
@@ -307,6 +311,32 @@ export class DataLoader implements AsyncIterable<Batch> {
       for (const name in bias) bias[name][k] = ds.bias[name][i];
     }
     return { images, shape: [n, c, h, w], target, labels, bias, indices: keep };
+  }
+}
+
+/**
+ * Throws naming the first image of the batch holding NaN or an infinity: such a value poisons
+ * every batch-norm statistic it meets, so it must not reach training. One sum per image (a sum
+ * is finite when every term is, barring overflow, which the exact scan then rules out).
+ */
+function assertFiniteImages(ds: Dataset, rows: Int32Array, images: Float32Array, per: number) {
+  for (let k = 0; k < rows.length; k++) {
+    let sum = 0;
+    const base = k * per;
+    for (let j = base; j < base + per; j++) sum += images[j];
+    if (Number.isFinite(sum)) continue;
+    const bad = images.subarray(base, base + per).findIndex((v) => !Number.isFinite(v));
+    if (bad < 0) continue;
+    const what = ds instanceof FileDataset
+      ? `image ${ds.rows[rows[k]].filepath}`
+      : `sample ${rows[k]} of the dataset`;
+    const [, h, w] = ds.sampleShape;
+    const c = Math.floor(bad / (h * w));
+    const y = Math.floor((bad % (h * w)) / w);
+    throw new Error(
+      `DataLoader: ${what} holds ${images[base + bad]} at channel ${c}, row ${y}, column ` +
+        `${bad % w}; non-finite inputs would make the model's weights NaN`,
+    );
   }
 }
 

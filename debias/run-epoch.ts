@@ -1,18 +1,22 @@
 /**
  * One training epoch of a debiasing configuration: upload each batch, run the two-phase step,
  * and read the step losses back in groups with one `readMany`, so a GPU stalls once per
- * `readEvery` steps rather than every step. Also the step learning-rate schedule and batched
- * evaluation that both experiments share.
+ * `readEvery` steps rather than every step. The same read-back checks the network's parameters
+ * and gradients for NaN and infinities (nn/finite-check.ts), so a run stops where it broke.
+ * Also the step learning-rate schedule and batched evaluation that both experiments share.
  */
 
 import type { Batch } from "../data/batch.ts";
 import { ProgressBar } from "../data/progress.ts";
-import type { Backend } from "../gpu/backend.ts";
+import type { Backend, TypedArray } from "../gpu/backend.ts";
 import { noGrad } from "../nn/autograd.ts";
+import { describePosition, FiniteProbe } from "../nn/finite-check.ts";
+import type { Module } from "../nn/module.ts";
 import { tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import {
   allOptimisers,
+  type DebiasNetwork,
   type DebiasOptimisers,
   type DebiasStep,
   disposeLosses,
@@ -39,25 +43,86 @@ export interface RunEpochOptions {
   total?: number;
   /** Progress bar label; no bar when absent. */
   label?: string;
+  /** The epoch's number as people count (1-based), for error messages (default 1). */
+  epoch?: number;
+  /**
+   * Tensors checked for NaN and infinities at every loss read-back, with their gradients
+   * (see {@link networkTensors}); none when absent.
+   */
+  parameters?: readonly (readonly [string, Tensor])[];
+  /** Called after each read-back with the losses of the steps read, in order (progress bars). */
+  onLosses?: (steps: StepValues[]) => void;
 }
 
-async function drain(pending: StepLosses[], sums: number[], backend: Backend): Promise<void> {
+/** One step's losses as read back: the phase-1 total, the main loss, each head's. */
+export interface StepValues {
+  total: number;
+  main: number;
+  aux: number[];
+}
+
+/** Every parameter and buffer of a debiasing network, named `encoder.*`, `main.*`, `head1.*`... */
+export function networkTensors(net: DebiasNetwork): [string, Tensor][] {
+  const of = (m: Module, prefix: string): [string, Tensor][] => [
+    ...m.namedParameters(prefix),
+    ...m.namedBuffers(prefix),
+  ];
+  return [
+    ...of(net.encoder, "encoder"),
+    ...of(net.main, "main"),
+    ...net.heads.flatMap((h, i) => of(h.module, `head${i + 1}`)),
+  ];
+}
+
+interface Drain {
+  pending: StepLosses[];
+  sums: number[];
+  backend: Backend;
+  /** Steps run so far this epoch, including the pending ones. */
+  steps: number;
+  epoch: number;
+  parameters: readonly (readonly [string, Tensor])[];
+  onLosses?: (steps: StepValues[]) => void;
+}
+
+/**
+ * Reads the pending losses back in one round trip, with the finite check of the parameters;
+ * a non-finite loss or tensor stops training with an error naming the step and the epoch.
+ */
+async function drain(d: Drain): Promise<void> {
+  const { pending, sums } = d;
   if (pending.length === 0) return;
   const list = pending.flatMap((l) => [l.total, l.main, ...l.aux]);
-  const values = await backend.readMany(list.map((t) => t.storage));
+  const probe = new FiniteProbe(d.parameters);
+  let values: TypedArray[];
+  try {
+    values = await d.backend.readMany([...list.map((t) => t.storage), ...probe.storages]);
+  } catch (err) {
+    probe.dispose();
+    throw err;
+  }
   const width = 2 + pending[0].aux.length;
-  values.forEach((v, i) => {
-    if (!Number.isFinite(v[0])) {
+  const firstStep = d.steps - pending.length + 1;
+  for (let i = 0; i < list.length; i++) {
+    const v = values[i][0];
+    if (!Number.isFinite(v)) {
+      probe.dispose();
       const what = ["loss", "main loss", ...pending[0].aux.map((_, k) => `aux loss ${k + 1}`)];
-      throw new Error(`training diverged: ${what[i % width]} became ${v[0]}`);
+      const where = describePosition({ step: firstStep + Math.floor(i / width), epoch: d.epoch });
+      throw new Error(`training diverged at ${where}: ${what[i % width]} became ${v}`);
     }
-    sums[i % width] += v[0];
-  });
+    sums[i % width] += v;
+  }
+  await probe.settle(values.slice(list.length), { step: d.steps, epoch: d.epoch });
+  d.onLosses?.(pending.map((_, k) => {
+    const row = values.slice(k * width, (k + 1) * width).map((v) => v[0]);
+    return { total: row[0], main: row[1], aux: row.slice(2) };
+  }));
   pending.forEach(disposeLosses);
   pending.length = 0;
 }
 
-/** Trains one epoch; returns the mean losses. A non-finite loss stops it with an error. */
+/** Trains one epoch; returns the mean losses. A non-finite loss or parameter stops it. */
 export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
   const readEvery = Math.max(1, o.readEvery ?? 20);
   const sums = new Array<number>(2 + o.heads.length).fill(0);
@@ -65,7 +130,15 @@ export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
   const bar = o.label
     ? new ProgressBar({ label: o.label, total: o.total, itemName: "batch" })
     : null;
-  let steps = 0;
+  const d: Drain = {
+    pending,
+    sums,
+    backend: o.backend,
+    steps: 0,
+    epoch: o.epoch ?? 1,
+    parameters: o.parameters ?? [],
+    onLosses: o.onLosses,
+  };
   try {
     for await (const batch of o.batches) {
       if (batch.shape[0] < 2) continue; // batch norm needs two values per channel
@@ -75,15 +148,16 @@ export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
       } finally {
         disposeBatch(device);
       }
-      steps++;
-      if (pending.length >= readEvery) await drain(pending, sums, o.backend);
+      d.steps++;
+      if (pending.length >= readEvery) await drain(d);
       bar?.increment();
     }
-    await drain(pending, sums, o.backend);
+    await drain(d);
   } finally {
     pending.forEach(disposeLosses);
   }
   bar?.finish();
+  const steps = d.steps;
   const mean = (s: number) => (steps ? s / steps : NaN);
   return { steps, total: mean(sums[0]), main: mean(sums[1]), aux: sums.slice(2).map(mean) };
 }
@@ -163,12 +237,20 @@ export async function runDebiasEpochs(o: RunEpochsOptions): Promise<EpochLosses[
   const epochs: EpochLosses[] = [];
   for (let e = 0; e < o.epochs; e++) {
     o.beforeEpoch?.(e);
-    const losses = await runDebiasEpoch({
-      ...o,
-      batches: o.loader.epoch(e),
-      total: o.loader.batchesPerEpoch,
-      label: o.quiet ? undefined : `${o.tag} epoch ${e + 1}/${o.epochs}`,
-    });
+    let losses: EpochLosses;
+    try {
+      losses = await runDebiasEpoch({
+        ...o,
+        epoch: e + 1,
+        batches: o.loader.epoch(e),
+        total: o.loader.batchesPerEpoch,
+        label: o.quiet ? undefined : `${o.tag} epoch ${e + 1}/${o.epochs}`,
+      });
+    } catch (err) {
+      // The run's name goes in front, so "training diverged at step 3 of epoch 2" says whose.
+      if (err instanceof Error) err.message = `${o.tag}: ${err.message}`;
+      throw err;
+    }
     epochs.push(losses);
     const aux = losses.aux.map((a) => a.toFixed(3)).join("/");
     o.log(`${o.tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}`);

@@ -27,6 +27,7 @@ import {
   applyStepSchedule,
   type EpochLosses,
   mapBatches,
+  networkTensors,
   runDebiasEpochs,
 } from "../debias/run-epoch.ts";
 import { selectBackend } from "../gpu/select.ts";
@@ -35,6 +36,7 @@ import type { CmnistMethod, CmnistOptions } from "./cmnist-options.ts";
 import { cmnistMarkdown } from "./cmnist-report.ts";
 import { linearProbe, type ProbeResult } from "./linear-probe.ts";
 import { writeReport } from "./results-files.ts";
+import { assertLossBounded, assertScoresVary, failedMarkdown } from "./run-health.ts";
 
 /** One trained model's scores. */
 export interface CmnistRun {
@@ -142,13 +144,16 @@ async function trainOne(
       quiet: o.quiet,
       log,
       beforeEpoch: (e) => applyStepSchedule(optimisers, baseLrs, e, o.lrStep),
+      parameters: networkTensors({ encoder, main, heads }),
     });
+    assertLossBounded(epochs, Math.log(10), tag);
     encoder.eval();
     main.eval();
     const [logits, pooled] = await mapBatches(test.images, test.shape, backend, 500, (x) => {
       const f = encoder.forward(x);
       return [main.forward(f), globalAvgPool2d(f)];
     });
+    assertScoresVary(logits, 10, tag, "colour-randomised test set");
     const n = test.shape[0];
     let right = 0;
     for (let i = 0; i < n; i++) {
@@ -208,22 +213,38 @@ export async function runCmnist(
       cmnistMarkdown(o, runs),
     );
   let files: string[] = [];
-  for (const sigma2 of o.sigma2) {
-    const cache = new Map<boolean, Sets>();
-    for (const method of o.debiasConfig) {
-      const grey = method === "grey";
-      if (!cache.has(grey)) {
-        const common = { sigma2, seed: 0, grey };
-        cache.set(grey, {
-          train: await makeColoredMnist({ ...common, split: "train", limit: limit(o.trainSubset) }),
-          test: await makeColoredMnist({ ...common, split: "test", limit: limit(o.testSubset) }),
-        });
-      }
-      for (const seed of o.seeds) {
-        runs.push(await trainOne(method, sigma2, seed, cache.get(grey)!, o, backend, log));
-        files = write();
+  try {
+    for (const sigma2 of o.sigma2) {
+      const cache = new Map<boolean, Sets>();
+      for (const method of o.debiasConfig) {
+        const grey = method === "grey";
+        if (!cache.has(grey)) {
+          const common = { sigma2, seed: 0, grey };
+          cache.set(grey, {
+            train: await makeColoredMnist({
+              ...common,
+              split: "train",
+              limit: limit(o.trainSubset),
+            }),
+            test: await makeColoredMnist({ ...common, split: "test", limit: limit(o.testSubset) }),
+          });
+        }
+        for (const seed of o.seeds) {
+          runs.push(await trainOne(method, sigma2, seed, cache.get(grey)!, o, backend, log));
+          files = write();
+        }
       }
     }
+  } catch (err) {
+    // A failed run leaves a report that says so, never a normal-looking table (or a stale one).
+    const e = err instanceof Error ? err : new Error(String(err));
+    writeReport(
+      o.outDir,
+      "cmnist",
+      { options: o, backend: backend.name, runs, failed: e.message },
+      failedMarkdown("Colored MNIST", e, runs.length ? cmnistMarkdown(o, runs) : ""),
+    );
+    throw e;
   }
   log(cmnistMarkdown(o, runs));
   log(`cmnist: wrote ${files.join(", ")}`);

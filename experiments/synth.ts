@@ -20,10 +20,17 @@ import { manualSeed } from "../nn/random.ts";
 import { type DebiasConfigName, type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import { buildBiasHeads, disposeBiasHeads, MainHead } from "../debias/heads.ts";
 import { allOptimisers, makeDebiasStep } from "../debias/train-step.ts";
-import { type EpochLosses, mapBatches, runDebiasEpochs } from "../debias/run-epoch.ts";
+import {
+  type EpochLosses,
+  mapBatches,
+  networkTensors,
+  runDebiasEpochs,
+} from "../debias/run-epoch.ts";
+import { assertFiniteParameters } from "../nn/finite-check.ts";
 import { selectBackend } from "../gpu/select.ts";
 import { type PairedShift, pairedShift, rocAuc } from "./metrics.ts";
 import { formatMeanSd, markdownTable, writeReport } from "./results-files.ts";
+import { assertLossBounded, assertScoresVary, failedMarkdown } from "./run-health.ts";
 import type { SynthMethod, SynthOptions } from "./synth-options.ts";
 import { synthTrunk } from "./synth-model.ts";
 
@@ -147,6 +154,12 @@ async function trainOne(
       tag,
       quiet: o.quiet,
       log,
+      parameters: networkTensors({ encoder, main, heads }),
+    });
+    assertLossBounded(epochs, Math.LN2, tag);
+    await assertFiniteParameters(networkTensors({ encoder, main, heads }), {
+      step: epochs.at(-1)?.steps ?? 0,
+      epoch: epochs.length,
     });
     encoder.eval();
     main.eval();
@@ -157,6 +170,7 @@ async function trainOne(
       [logits[name]] = await mapBatches(set.images, set.shape, backend, 250, (x) => [
         main.forward(encoder.forward(x)),
       ]);
+      assertScoresVary(logits[name], 1, tag, `${name} test set`);
       auc[name] = rocAuc(logits[name], set.target);
     }
     const shift = {} as Record<ShiftedTestSet, PairedShift>;
@@ -262,17 +276,30 @@ export async function runSynth(
   log(`synth: backend ${backend.name} (${reason}); ${describe(o)}`);
   const runs: SynthRun[] = [];
   let files: string[] = [];
-  for (const seed of o.seeds) {
-    const sets = synthSets(o, seed);
-    for (const method of o.debiasConfig) {
-      runs.push(await trainOne(method, seed, sets, o, backend, log));
-      files = writeReport(
-        o.outDir,
-        `synth-${chosenArtefacts(o).join("-")}`,
-        { options: o, backend: backend.name, runs },
-        synthMarkdown(o, runs),
-      );
+  const base = `synth-${chosenArtefacts(o).join("-")}`;
+  try {
+    for (const seed of o.seeds) {
+      const sets = synthSets(o, seed);
+      for (const method of o.debiasConfig) {
+        runs.push(await trainOne(method, seed, sets, o, backend, log));
+        files = writeReport(
+          o.outDir,
+          base,
+          { options: o, backend: backend.name, runs },
+          synthMarkdown(o, runs),
+        );
+      }
     }
+  } catch (err) {
+    // A failed run leaves a report that says so, never a normal-looking table (or a stale one).
+    const e = err instanceof Error ? err : new Error(String(err));
+    writeReport(
+      o.outDir,
+      base,
+      { options: o, backend: backend.name, runs, failed: e.message },
+      failedMarkdown("Synthetic skin artefacts", e, runs.length ? synthMarkdown(o, runs) : ""),
+    );
+    throw e;
   }
   log(synthMarkdown(o, runs));
   log(`synth: wrote ${files.join(", ")}`);

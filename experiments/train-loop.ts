@@ -2,11 +2,14 @@
  * A generic supervised epoch: per batch, loss -> backward -> optimiser step inside `tidy`, so
  * every intermediate is freed and a step runs in constant memory. Losses stay on the device and
  * are read back every `readEvery` steps with one `readMany`, so the GPU stalls once per group of
- * steps instead of once per step.
+ * steps instead of once per step; the same read-back checks the parameters and gradients for NaN
+ * and infinities (nn/finite-check.ts).
  */
 
 import { ProgressBar, type ProgressOptions } from "../data/progress.ts";
+import type { TypedArray } from "../gpu/backend.ts";
 import { backward, noGrad } from "../nn/autograd.ts";
+import { describePosition, FiniteProbe } from "../nn/finite-check.ts";
 import type { Module } from "../nn/module.ts";
 import type { Optimizer } from "../nn/optim/optimizer.ts";
 import { tidy } from "../nn/scope.ts";
@@ -29,6 +32,13 @@ export interface TrainEpochOptions<B> {
   progress?: ProgressSetting;
   /** Called before each step with its 0-based index in this epoch (learning-rate schedules). */
   beforeStep?: (index: number) => void;
+  /** The epoch's number as people count (1-based), for error messages (default 1). */
+  epoch?: number;
+  /**
+   * Tensors checked for NaN and infinities (with their gradients) at every loss read-back;
+   * default: the model's parameters and buffers.
+   */
+  parameters?: readonly (readonly [string, Tensor])[];
 }
 
 export interface EpochResult {
@@ -39,15 +49,47 @@ export interface EpochResult {
   seconds: number;
 }
 
-async function drain(pending: Tensor[], into: number[]): Promise<void> {
+/**
+ * Reads the pending losses back with the finite check of `parameters` in one round trip; a
+ * non-finite loss or tensor throws naming the step and the epoch.
+ */
+async function drain(
+  pending: Tensor[],
+  into: number[],
+  parameters: readonly (readonly [string, Tensor])[],
+  epoch: number,
+): Promise<void> {
   if (!pending.length) return;
-  const values = await pending[0].backend.readMany(pending.map((t) => t.storage));
-  for (const v of values) into.push(v[0]);
+  const probe = new FiniteProbe(parameters);
+  let values: TypedArray[];
+  try {
+    values = await pending[0].backend.readMany([
+      ...pending.map((t) => t.storage),
+      ...probe.storages,
+    ]);
+  } catch (err) {
+    probe.dispose();
+    throw err;
+  }
+  const first = into.length;
+  for (let i = 0; i < pending.length; i++) {
+    const v = values[i][0];
+    if (!Number.isFinite(v)) {
+      probe.dispose();
+      const where = describePosition({ step: first + i + 1, epoch });
+      throw new Error(`training diverged at ${where}: the loss became ${v}`);
+    }
+    into.push(v);
+  }
+  await probe.settle(values.slice(pending.length), { step: into.length, epoch });
   for (const t of pending) t.dispose();
   pending.length = 0;
 }
 
-/** Trains `model` for one pass over `batches`; a non-finite loss stops it with an error. */
+/**
+ * Trains `model` for one pass over `batches`. A non-finite loss, parameter, buffer or gradient
+ * stops it with an error naming the step and the epoch.
+ */
 export async function trainEpoch<B>(o: TrainEpochOptions<B>): Promise<EpochResult> {
   const readEvery = Math.max(1, o.readEvery ?? 10);
   const bar = o.progress === false || o.progress === undefined ? null : new ProgressBar({
@@ -56,6 +98,9 @@ export async function trainEpoch<B>(o: TrainEpochOptions<B>): Promise<EpochResul
     total: o.total,
     itemName: "batch",
   });
+  const epoch = o.epoch ?? 1;
+  const parameters = o.parameters ??
+    [...o.model.namedParameters(), ...o.model.namedBuffers()];
   const start = performance.now();
   const losses: number[] = [];
   const pending: Tensor[] = [];
@@ -72,20 +117,13 @@ export async function trainEpoch<B>(o: TrainEpochOptions<B>): Promise<EpochResul
         return l;
       });
       pending.push(loss);
-      if (pending.length >= readEvery) {
-        const before = losses.length;
-        await drain(pending, losses);
-        const bad = losses.findIndex((v, i) => i >= before && !Number.isFinite(v));
-        if (bad >= 0) throw new Error(`training loss became ${losses[bad]} at step ${bad + 1}`);
-      }
+      if (pending.length >= readEvery) await drain(pending, losses, parameters, epoch);
       bar?.increment();
     }
-    await drain(pending, losses);
+    await drain(pending, losses, parameters, epoch);
   } finally {
     for (const t of pending) t.dispose();
   }
-  const bad = losses.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) throw new Error(`training loss became ${losses[bad]} at step ${bad + 1}`);
   const meanLoss = losses.reduce((a, b) => a + b, 0) / Math.max(1, losses.length);
   bar?.finish(`loss ${meanLoss.toFixed(4)}`);
   return { steps: losses.length, losses, meanLoss, seconds: (performance.now() - start) / 1000 };
