@@ -5,7 +5,8 @@
  * of holger_blank.csv / holger_marked.csv / holger_rulers.csv, as `deno task download
  * --heidelberg-dir` expects them too (its output, data/images/hh_test_256, has the same layout).
  * The CSVs are taken from that folder when it has them, else from --csv-dir, where the download
- * puts the study's copies.
+ * puts the study's copies. Markings and rulers are known from the set (plain: neither); the
+ * instrument is not, and reads -1.
  */
 
 import { buildTestLabels, TEST_SETS, type TestSetName } from "../data/labels.ts";
@@ -56,7 +57,7 @@ export async function heidelbergTests(
     const file = (await exists(own)) ? own : `${o.csvDir}/${spec.csv}`;
     await requireCsv(file, layout);
     const records = buildTestLabels(set, await readCsvFile(file), layout, file)
-      .map((r) => ({ ...r, filepath: `${dir}/${spec.sub}${r.imageName}` }));
+      .map((r) => ({ ...r, instrument: -1, filepath: `${dir}/${spec.sub}${r.imageName}` }));
     await requireImages(
       `Heidelberg ${name} set (${file})`,
       records,

@@ -7,9 +7,20 @@
  * --heid-test_marked / --heid-test_rulers (train-data-heidelberg.ts), else the five external sets
  * (Atlas dermoscopic and clinical, ASAN, MClass dermoscopic and clinical). Augmentation as the
  * study: its extra flips on the marked images under --skew, nothing else.
+ *
+ * Bias columns the study did not annotate read -1 (unknown) rather than its placeholders: the
+ * instrument of the validation and test images, and markings and rulers of the external test
+ * sets (a `marked` column in their CSV is used when there is one), so the report's probes and
+ * predictions.json never mistake a placeholder for a label.
  */
 
-import { loadTrainingLabels, readTestLabels, TEST_SETS, type TestSetName } from "../data/labels.ts";
+import { readCsvFile } from "../data/csv.ts";
+import {
+  buildTestLabels,
+  loadTrainingLabels,
+  TEST_SETS,
+  type TestSetName,
+} from "../data/labels.ts";
 import {
   type EvalSet,
   recordSet,
@@ -68,7 +79,9 @@ export async function buildIsicTrainData(o: TrainDataOptions): Promise<TrainData
     );
   }
   await requireImages("ISIC training set", labels.train, layout);
-  const val = labels.val.length ? recordSet("val", labels.val, o, norm) : undefined;
+  // The study gave the validation rows instrument 0 as a placeholder; here it reads unknown.
+  const valRecords = labels.val.map((r) => ({ ...r, instrument: -1 }));
+  const val = valRecords.length ? recordSet("val", valRecords, o, norm) : undefined;
   if (val) await requireImages("ISIC 2018 validation split", labels.val, layout);
 
   let tests: EvalSet[];
@@ -82,7 +95,13 @@ export async function buildIsicTrainData(o: TrainDataOptions): Promise<TrainData
     for (const [name, set] of EXTERNAL_TEST_SETS) {
       const file = `${o.csvDir}/${TEST_SETS[set].csv}`;
       await requireCsv(file, layout);
-      const records = await readTestLabels(set, paths);
+      const csv = await readCsvFile(file);
+      const records = buildTestLabels(set, csv, paths, file).map((r) => ({
+        ...r,
+        marked: csv.columns.includes("marked") ? r.marked : -1,
+        scale: -1,
+        instrument: -1,
+      }));
       await requireImages(`test set ${name}`, records, layout);
       tests.push(recordSet(name, records, o, norm));
     }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Image } from "imagescript";
 import { ArrayDataset, FileDataset } from "../data/dataset.ts";
 import { DataLoader } from "../data/loader.ts";
 import { subsetDataset } from "../data/subset.ts";
@@ -16,7 +17,9 @@ import {
 import { loadTrunkWeights, mapTrunkState } from "../nn/models/trunk-weights.ts";
 import { manualSeed } from "../nn/random.ts";
 import { tensor } from "../nn/tensor.ts";
+import { MissingDataError } from "../experiments/train-data-files.ts";
 import { cpu } from "./support/backends.ts";
+import { makeIsicMiniature } from "./support/isic-miniature.ts";
 
 const options = (o: Record<string, unknown>): TrainOptions =>
   trainSchema.parse({ testNo: "t", ...o });
@@ -256,4 +259,207 @@ Deno.test("trunk weights: --weights loads a state dict strictly, dropping the cl
     dropped: [],
   });
   assert.deepEqual([...prefixed.keys()], ["conv1.weight"]);
+});
+
+const mini = await (async () => {
+  const root = await Deno.makeTempDir({ prefix: "isic-mini-" });
+  return await makeIsicMiniature(root, 16);
+})();
+globalThis.addEventListener("unload", () => Deno.removeSync(mini.root, { recursive: true }));
+
+const isic = (o: Record<string, unknown> = {}) =>
+  options({
+    dataset: "ISIC",
+    arch: "resnet18",
+    csvDir: mini.csvDir,
+    imageDir: mini.imageDir,
+    imageSize: 16,
+    ...o,
+  });
+
+Deno.test("train data ISIC: the study's label logic on the miniature layout", async () => {
+  const d = await buildTrainData(isic());
+  // 30 rows of 2020 + 8 of 2017 + the odd-size 2020 row; 2019, tfrecord -1 and the MClass overlap go.
+  assert.equal(d.train.length, 39);
+  assert.equal(d.trainImageNames.length, 39);
+  assert.ok(!d.trainImageNames.includes(mini.mclassOverlap));
+  assert.ok(d.trainImageNames.includes(mini.oddSize));
+  assert.ok(d.train instanceof FileDataset);
+  assert.deepEqual(Object.keys(d.train.bias).sort(), ["instrument", "marked", "scale"]);
+  assert.deepEqual(d.tests.map((t) => [t.name, t.dataset.length]), [
+    ["atlas_dermoscopic", 4],
+    ["atlas_clinical", 4],
+    ["asan", 4],
+    ["mclass_dermoscopic", 4],
+    ["mclass_clinical", 4],
+  ]);
+  assert.equal(d.val?.dataset.length, 2); // ceil(0.33 x 6) of the 2018 rows
+  assert.equal(d.folds?.length, 39);
+  assert.ok([...d.folds!].every((f) => f >= 0 && f <= 4));
+  assert.equal(d.augment, "none");
+  // Outside the eight study sizes, an image has no instrument class.
+  const odd = d.trainImageNames.indexOf(mini.oddSize);
+  assert.equal(d.train.bias.instrument[odd], -1);
+  assert.match(d.description, /ISIC 16 px: 39 training images/);
+  // Labels the study never annotated read unknown, not its placeholders.
+  assert.ok(d.val!.dataset.bias.instrument.every((v) => v === -1));
+  for (const t of d.tests) {
+    for (const col of ["marked", "scale", "instrument"]) {
+      assert.ok(t.dataset.bias[col].every((v) => v === -1), `${t.name} ${col}`);
+    }
+  }
+});
+
+Deno.test("train data ISIC: --instrument keeps the eight sizes, --skew duplicates, --tune, Heidelberg", async () => {
+  const inst = await buildTrainData(isic({ instrument: true }));
+  assert.equal(inst.train.length, 38);
+  const classes = new Set(inst.train.bias.instrument);
+  assert.deepEqual([...classes].sort(), [0, 1, 2, 3, 4, 5, 6, 7]);
+
+  const plain = await buildTrainData(isic({ marked: true }));
+  const skew = await buildTrainData(isic({ marked: true, skew: true, duplicationsM: 2 }));
+  const malignantMarked = (d: typeof plain) =>
+    d.train.bias.marked.filter((m, i) => m === 1 && d.train.target[i] === 1).length;
+  const benignMarked = (d: typeof plain) =>
+    d.train.bias.marked.filter((m, i) => m === 1 && d.train.target[i] === 0).length;
+  assert.equal(benignMarked(skew), 0);
+  assert.equal(malignantMarked(skew), 3 * malignantMarked(plain));
+  assert.equal(skew.augment, "study");
+  assert.equal(skew.folds?.length, skew.train.length);
+
+  const tune = await buildTrainData(isic({ tune: true }));
+  assert.deepEqual(tune.tests.map((t) => t.name), ["val"]);
+
+  const heid = await buildTrainData(
+    isic({ heidTestMarked: true, heidelbergDir: mini.heidelbergDir }),
+  );
+  assert.deepEqual(heid.tests.map((t) => t.name), ["plain", "marked"]);
+  assert.ok(heid.tests[1].dataset.bias.marked.every((m) => m === 1));
+  assert.ok(heid.tests[0].dataset.bias.marked.every((m) => m === 0));
+  assert.ok(heid.tests[0].dataset.bias.instrument.every((m) => m === -1));
+  const rulers = await buildTrainData(
+    isic({ heidTestRulers: true, heidelbergDir: mini.heidelbergDir }),
+  );
+  assert.deepEqual(rulers.tests.map((t) => t.name), ["plain", "rulers"]);
+  assert.ok(rulers.tests[1].dataset.bias.scale.every((m) => m === 1));
+  assert.ok((rulers.tests[1].dataset as FileDataset).rows[0].filepath.includes("/Rulers/"));
+});
+
+Deno.test("train data ISIC: CSV -> labels -> loader gives decoded, labelled batches", async () => {
+  const d = await buildTrainData(isic({ marked: true, skew: true, duplicationsM: 1 }));
+  const loader = new DataLoader(d.train, {
+    batchSize: 8,
+    seed: 0,
+    ...loaderAugmentation(d),
+    numWorkers: 0,
+  });
+  try {
+    let seen = 0;
+    for await (const b of loader.epoch(0)) {
+      assert.deepEqual(b.shape.slice(1), [3, 16, 16]);
+      for (let k = 0; k < b.shape[0]; k++) {
+        const i = b.indices[k];
+        assert.equal(b.target[k], d.train.target[i]);
+        assert.equal(b.bias.marked[k], d.train.bias.marked[i]);
+        // Malignant lesions are drawn darker red: the centre pixel's red channel tells them apart.
+        const centre = k * 3 * 256 + 8 * 16 + 8;
+        assert.equal(b.images[centre] < 0.9, d.train.target[i] === 1, `sample ${i}`);
+      }
+      seen += b.shape[0];
+    }
+    assert.equal(seen, d.train.length);
+  } finally {
+    loader.close();
+  }
+});
+
+Deno.test("train data ISIC: a missing CSV or image names the file and the download", async () => {
+  const empty = await Deno.makeTempDir();
+  try {
+    await assert.rejects(
+      () => buildTrainData(isic({ csvDir: empty })),
+      (e: Error) => {
+        assert.ok(e instanceof MissingDataError);
+        assert.match(e.message, /missing CSV .*isic_train_20-19-18-17\.csv/);
+        assert.match(e.message, /`deno task download --only isic20 --image-size 16 --dir .*`/);
+        return true;
+      },
+    );
+    const gone = `${mini.imageDir}/asan_16/asan_2.jpg`;
+    const bytes = await Deno.readFile(gone);
+    await Deno.remove(gone);
+    try {
+      await assert.rejects(
+        () => buildTrainData(isic()),
+        /test set asan: 1 of 4 images missing \(.*asan_2\.jpg\); run `deno task download --only asan --image-size 16/,
+      );
+    } finally {
+      await Deno.writeFile(gone, bytes);
+    }
+    await assert.rejects(
+      () => buildTrainData(isic({ heidTestMarked: true, heidelbergDir: empty })),
+      /Heidelberg plain set .*: 4 of 4 images missing .*--heidelberg-dir must hold Markings\//,
+    );
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
+Deno.test("train data Fitzpatrick17k: neoplastic rows, skin-type column and groups, undownloaded images left out", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const csvDir = `${root}/csv`;
+    const folder = `${root}/images/fitzpatrick17k_16`;
+    await Deno.mkdir(csvDir, { recursive: true });
+    await Deno.mkdir(folder, { recursive: true });
+    const partitions = ["benign", "malignant", "non-neoplastic"];
+    const lines = [
+      "md5hash,fitzpatrick_scale,fitzpatrick_centaur,label,nine_partition_label," +
+      "three_partition_label,qc,url,url_alphanum",
+    ];
+    const jpeg = await new Image(4, 4).fill(0x808080ff).encodeJPEG(80);
+    for (let i = 0; i < 60; i++) {
+      const hash = (0xabc000 + i).toString(16);
+      const type = i % 7 === 6 ? -1 : (i % 7) + 1;
+      lines.push(
+        `${hash},${type},${type},"melanoma, nos",x,${partitions[i % 3]},,http://x/${i},x`,
+      );
+      if (i !== 3 && i !== 4) await Deno.writeFile(`${folder}/${hash}.jpg`, jpeg);
+    }
+    await Deno.writeTextFile(`${csvDir}/fitzpatrick17k.csv`, lines.join("\n") + "\n");
+    const o = options({
+      dataset: "Fitzpatrick17k",
+      arch: "resnet18",
+      csvDir,
+      imageDir: `${root}/images`,
+      imageSize: 16,
+    });
+    const d = await buildTrainData(o);
+    // 40 benign/malignant rows; rows 3 and 4 (benign, malignant) were not downloaded.
+    const total = d.train.length + (d.val?.dataset.length ?? 0) + d.tests[0].dataset.length;
+    assert.equal(total, 38);
+    assert.equal(d.tests[0].name, "test");
+    assert.equal(d.tests[0].dataset.length, Math.ceil(0.2 * 38));
+    assert.deepEqual(Object.keys(d.train.bias), ["skin_type"]);
+    assert.ok([...d.train.bias.skin_type].every((t) => t >= -1 && t <= 5));
+    assert.ok(d.tests.slice(1).every((t) => /^skin_[135]-[246]$/.test(t.name)));
+    const grouped = d.tests.slice(1).reduce((n, t) => n + t.dataset.length, 0);
+    const known = [...d.tests[0].dataset.bias.skin_type].filter((t) => t >= 0).length;
+    assert.equal(grouped, known);
+    assert.equal(d.folds?.length, d.train.length);
+    assert.match(d.description, /2 listed images not downloaded, left out/);
+    // Another seed, another split; the same seed, the same one.
+    const again = await buildTrainData(o);
+    assert.deepEqual(again.tests[0].imageNames, d.tests[0].imageNames);
+    const other = await buildTrainData({ ...o, seed: 5 });
+    assert.notDeepEqual(other.tests[0].imageNames, d.tests[0].imageNames);
+
+    await Deno.remove(folder, { recursive: true });
+    await assert.rejects(
+      () => buildTrainData(o),
+      /none of the 40 benign\/malignant images .* run `deno task download --only fitzpatrick17k --image-size 16/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
