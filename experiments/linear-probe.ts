@@ -90,6 +90,25 @@ export function linearProbe(
   classes: number,
   o: ProbeOptions = {},
 ): ProbeResult {
+  return linearProbeScores(features, dim, labels, classes, o).result;
+}
+
+/** The held-out half's labels and class probabilities beside the result, for a probe's AUC. */
+export interface ProbeScores {
+  result: ProbeResult;
+  heldLabels: Int32Array;
+  /** Softmax probabilities, `classes` per held-out sample. */
+  heldProbabilities: Float64Array;
+}
+
+/** {@link linearProbe} that also returns what the fitted probe predicts for the held-out half. */
+export function linearProbeScores(
+  features: Float32Array,
+  dim: number,
+  labels: Int32Array,
+  classes: number,
+  o: ProbeOptions = {},
+): ProbeScores {
   checkInputs(features, dim, labels, classes);
   const n = labels.length;
   const order = new Rng(hashSeed(o.seed ?? 0, "linear-probe")).permutation(n);
@@ -131,11 +150,22 @@ export function linearProbe(
   }
   const counts = new Array<number>(classes).fill(0);
   for (const i of held) counts[labels[i]]++;
-  return {
+  const heldLabels = new Int32Array(held.length);
+  const heldProbabilities = new Float64Array(held.length * classes);
+  held.forEach((i, r) => {
+    heldLabels[r] = labels[i];
+    const z = predict(x, dim, w, classes, i);
+    const top = Math.max(...z);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += z[k] = Math.exp(z[k] - top);
+    for (let k = 0; k < classes; k++) heldProbabilities[r * classes + k] = z[k] / s;
+  });
+  const result = {
     accuracy: accuracyOn(x, dim, w, labels, classes, held),
     trainAccuracy: accuracyOn(x, dim, w, labels, classes, fit),
     majority: Math.max(...counts) / held.length,
     fitted: fit.length,
     scored: held.length,
   };
+  return { result, heldLabels, heldProbabilities };
 }
