@@ -138,7 +138,27 @@ export {
 export { runMnistDemo } from "./experiments/mnist-demo.ts";
 export { runCmnist } from "./experiments/cmnist.ts";
 export { runSynth } from "./experiments/synth.ts";
-export { linearProbe } from "./experiments/linear-probe.ts";
+export { linearProbe, linearProbeScores, type ProbeScores } from "./experiments/linear-probe.ts";
+export { type Figure, writeFigure } from "./experiments/plots/figure.ts";
+export { renderSvg } from "./experiments/plots/render.ts";
+export { rasterise } from "./experiments/plots/rasterise.ts";
+export {
+  aucOfPoints,
+  plotRocCurves,
+  plotRocOverlay,
+  rocCorners,
+  type RocSeries,
+  rocSpec,
+} from "./experiments/plots/roc.ts";
+export { plotTrainingCurves, trainingSpec } from "./experiments/plots/training.ts";
+export {
+  saliencyMaps,
+  saliencyPicks,
+  saliencyPng,
+  type ScoreFunction,
+  writeSaliencyMaps,
+} from "./experiments/saliency.ts";
+export { type ReportOptions, type ReportResult, writeReport } from "./experiments/report.ts";
 export {
   type BootstrapComparison,
   type DelongAuc,
