@@ -9,6 +9,7 @@
  * what each ended as.
  */
 import { join } from "node:path";
+import { writeTextFileAtomic } from "../nn/atomic-file.ts";
 import {
   ANNOTATION_CSVS,
   type AnnotationCsv,
@@ -116,9 +117,7 @@ async function readMarker(outDir: string): Promise<DoneMarker | undefined> {
 }
 
 async function writeMarker(outDir: string, marker: DoneMarker): Promise<void> {
-  const path = join(outDir, MARKER);
-  await Deno.writeTextFile(`${path}.partial`, JSON.stringify(marker, null, 2) + "\n");
-  await Deno.rename(`${path}.partial`, path);
+  await writeTextFileAtomic(join(outDir, MARKER), JSON.stringify(marker, null, 2) + "\n");
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -10,7 +10,8 @@
  * exists is complete and a rerun skips it.
  */
 import { Image } from "imagescript";
-import { basename, dirname, join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
+import { writeFileAtomic as writeAtomic } from "../nn/atomic-file.ts";
 import { ZipReader } from "./zip-extract.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -158,12 +159,12 @@ export async function preprocessImage(
   return isPng ? await out.encode() : await out.encodeJPEG(90);
 }
 
-/** Writes through `<path>.partial` and a rename, so readers never see half a file. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const partial = `${path}.partial`;
-  await Deno.writeFile(partial, data);
-  await Deno.rename(partial, path);
+/**
+ * Writes through a temporary file of its own, fsynced, and a rename (nn/atomic-file.ts), so
+ * readers never see half a file; creates the folder.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  return writeAtomic(path, data, { mkdir: true });
 }
 
 /**

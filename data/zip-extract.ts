@@ -10,7 +10,8 @@
  */
 import { inflateSync } from "fflate";
 import { crc32 } from "node:zlib";
-import { dirname, isAbsolute, join, posix, relative, resolve } from "node:path";
+import { isAbsolute, join, posix, relative, resolve } from "node:path";
+import { writeFileAtomic } from "../nn/atomic-file.ts";
 
 /** One file or folder listed in the archive's central directory. */
 export interface ZipEntry {
@@ -72,7 +73,8 @@ export class ZipReader implements Disposable {
       return new ZipReader(path, file, entries);
     } catch (err) {
       file.close();
-      throw err;
+      const message = (err as Error).message;
+      throw message.includes(path) ? err : new Error(`${path}: ${message}`);
     }
   }
 
@@ -80,12 +82,19 @@ export class ZipReader implements Disposable {
   async read(entry: ZipEntry): Promise<Uint8Array> {
     const where = `${this.path}: entry "${entry.name}"`;
     if (entry.flags & 1) throw new Error(`${where} is encrypted`);
-    const header = await this.readLocked(entry.localHeaderOffset, 30);
+    const header = await this.readLocked(entry.localHeaderOffset, 30).catch((err) => {
+      throw new Error(`${where}: local header: ${(err as Error).message} (truncated archive?)`);
+    });
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     if (view.getUint32(0, true) !== LOCAL_SIG) throw new Error(`${where}: bad local header`);
     const dataStart = entry.localHeaderOffset + 30 + view.getUint16(26, true) +
       view.getUint16(28, true);
-    const raw = await this.readLocked(dataStart, entry.compressedSize);
+    const raw = await this.readLocked(dataStart, entry.compressedSize).catch((err) => {
+      throw new Error(
+        `${where}: ${(err as Error).message} while reading its ${entry.compressedSize} stored ` +
+          `bytes from byte ${dataStart} (a truncated archive, or a stored size that lies)`,
+      );
+    });
     let data: Uint8Array;
     if (entry.method === 0) {
       data = raw;
@@ -240,10 +249,7 @@ export async function extractZip(
       kept++;
       continue;
     }
-    await Deno.mkdir(dirname(out), { recursive: true });
-    const partial = `${out}.partial`;
-    await Deno.writeFile(partial, await zip.read(entry));
-    await Deno.rename(partial, out);
+    await writeFileAtomic(out, await zip.read(entry), { mkdir: true });
     files++;
   }
   return { files, kept };

@@ -10,7 +10,11 @@
  */
 
 import { sizeOf } from "../gpu/backend.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 import type { HostTensor } from "./host-tensor.ts";
+
+/** Re-exported: the atomic, durable writer the checkpoints use (nn/atomic-file.ts). */
+export { writeFileAtomic };
 
 /** Element types the format defines that this reader understands. */
 export type SafetensorsDType =
@@ -120,6 +124,32 @@ function convert(
   }
 }
 
+/**
+ * Offset of the first byte that starts no valid UTF-8 sequence (or the length, when only the
+ * decoder's stricter rules, such as overlong forms, object), so the error can say where.
+ */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    const extra = c < 0x80
+      ? 0
+      : c >= 0xc2 && c < 0xe0
+      ? 1
+      : c >= 0xe0 && c < 0xf0
+      ? 2
+      : c >= 0xf0 && c < 0xf5
+      ? 3
+      : -1;
+    if (extra < 0) return i;
+    for (let k = 1; k <= extra; k++) {
+      if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
+    }
+    i += extra + 1;
+  }
+  return b.length;
+}
+
 function parseHeader(bytes: Uint8Array, source: string): { header: unknown; dataStart: number } {
   if (bytes.length < 8) {
     throw new Error(`${source}: not a safetensors file (${bytes.length} bytes, no header length)`);
@@ -132,7 +162,15 @@ function parseHeader(bytes: Uint8Array, source: string): { header: unknown; data
     );
   }
   const len = Number(n);
-  const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + len));
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + len));
+  } catch {
+    const at = firstInvalidUtf8(bytes.subarray(8, 8 + len));
+    throw new Error(
+      `${source}: header is not valid UTF-8 (near byte ${8 + at} of the file); not safetensors?`,
+    );
+  }
   try {
     return { header: JSON.parse(text), dataStart: 8 + len };
   } catch (err) {
@@ -289,18 +327,6 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
     throw new Error(`cannot read safetensors file ${path}: ${(err as Error).message}`);
   }
   return decodeSafetensors(bytes, path);
-}
-
-/** Writes bytes to `<path>.partial` and renames, so a crash never leaves a half-written file. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const partial = `${path}.partial`;
-  try {
-    await Deno.writeFile(partial, bytes);
-    await Deno.rename(partial, path);
-  } catch (err) {
-    await Deno.remove(partial).catch(() => {});
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
 }
 
 /** Writes tensors and metadata as a safetensors file, atomically. */
