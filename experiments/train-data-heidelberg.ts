@@ -1,17 +1,19 @@
 /**
  * The private Heidelberg test pairs (Winkler et al.): plain + marked under --heid-test_marked,
- * plain + rulers under --heid-test_rulers, read from the user's --heidelberg-dir. That folder
- * holds `Markings/` (plain and marked images) and `Rulers/` (ruler images) with the file names
- * of holger_blank.csv / holger_marked.csv / holger_rulers.csv, as `deno task download
- * --heidelberg-dir` expects them too (its output, data/images/hh_test_256, has the same layout).
- * The CSVs are taken from that folder when it has them, else from --csv-dir, where the download
- * puts the study's copies. Markings and rulers are known from the set (plain: neither); the
- * instrument is not, and reads -1.
+ * plain + rulers under --heid-test_rulers. The images are read from the folder
+ * `heidelbergFolder` names (train-options.ts): `<image-dir>/hh_test_<image-size>` as `deno task
+ * download --only heidelberg --heidelberg-dir PATH` prepares it, or the --heidelberg-dir given to
+ * train. Either way it holds `Markings/` (plain and marked images) and `Rulers/` (ruler images)
+ * with the file names of holger_blank.csv / holger_marked.csv / holger_rulers.csv. The CSVs are
+ * taken from that folder when it has them, else from --csv-dir, where the download puts the
+ * study's copies. Markings and rulers are known from the set (plain: neither); the instrument is
+ * not, and reads -1.
  */
 
 import { buildTestLabels, TEST_SETS, type TestSetName } from "../data/labels.ts";
 import { readCsvFile } from "../data/csv.ts";
 import type { Normalisation } from "../data/image-decode.ts";
+import { heidelbergFolder } from "./train-options.ts";
 import { type EvalSet, recordSet, type TrainDataOptions } from "./train-data-common.ts";
 import { MissingDataError, requireCsv, requireImages } from "./train-data-files.ts";
 
@@ -41,14 +43,14 @@ export async function heidelbergTests(
   norm: Normalisation,
 ): Promise<EvalSet[]> {
   const flag = o.heidTestMarked ? "--heid-test_marked" : "--heid-test_rulers";
-  const dir = o.heidelbergDir;
-  if (!dir) {
+  const dir = heidelbergFolder(o);
+  if (!(await exists(dir))) {
     throw new MissingDataError(
-      `${flag} needs the private Heidelberg sets: give --heidelberg-dir PATH (a folder with ` +
-        `Markings/ and Rulers/), or use --dataset synth for the synthetic pair`,
+      `${flag}: the Heidelberg folder ${dir} does not exist; prepare it with \`deno task ` +
+        `download --only heidelberg --heidelberg-dir PATH\` (or give --heidelberg-dir), or use ` +
+        `--dataset synth for the synthetic pair`,
     );
   }
-  if (!(await exists(dir))) throw new MissingDataError(`--heidelberg-dir ${dir}: no such folder`);
   const layout = { imageDir: o.imageDir, imageSize: o.imageSize };
   const sets: EvalSet[] = [];
   for (const [name, set] of heidelbergPair(o)) {
@@ -62,7 +64,8 @@ export async function heidelbergTests(
       `Heidelberg ${name} set (${file})`,
       records,
       layout,
-      `--heidelberg-dir must hold ${spec.sub} with the file names of ${spec.csv}`,
+      `${dir} must hold ${spec.sub} with the file names of ${spec.csv} (prepare it with ` +
+        `\`deno task download --only heidelberg --heidelberg-dir PATH\`)`,
     );
     sets.push(recordSet(name, records, o, norm));
   }

@@ -16,6 +16,7 @@
  */
 
 import type { Dataset } from "../data/dataset.ts";
+import { seededSample } from "../data/labels.ts";
 import {
   makeSkinTestSets,
   makeSkinTrainSet,
@@ -75,12 +76,16 @@ export function buildSynthTrainData(o: TrainDataOptions): TrainData {
     ? [evalSet("plain", all.plain), evalSet("rulers", all.rulers)]
     : (["plain", "marked", "rulers", "instrument"] as const).map((k) => evalSet(k, all[k]));
   const trainSet: Dataset = skinDataset(train);
+  // --cv: five folds of the training lesions by position in a seeded order.
+  const folds = new Int32Array(train.target.length);
+  seededSample(folds.length, 1, o.seed).forEach((i, k) => folds[i] = k % 5);
   const which = Object.entries(chosen).filter(([, on]) => on).map(([k]) => k).join("+");
   return {
     train: trainSet,
     trainImageNames: names(train, "synth-train"),
     val: valSet,
     tests,
+    folds,
     augment: "none",
     description: `synthetic skin artefacts, ${o.imageSize} px: ${train.target.length} training ` +
       `lesions (${which} correlated ${o.synthCorrelation} with malignancy), ${val.target.length} ` +

@@ -47,6 +47,8 @@ Deno.test("train data synth: sets, bias columns, names and the tests the flags s
   assert.equal(d.val?.name, "val");
   assert.equal(d.val?.dataset.length, 8);
   assert.equal(d.augment, "none");
+  const perFold = [0, 1, 2, 3, 4].map((f) => d.folds!.filter((v) => v === f).length);
+  assert.deepEqual(perFold, [5, 5, 5, 5, 4]);
   // The marked test set is the plain lesions with a marking: same targets, marked column all 1.
   const [plain, marked] = d.tests;
   assert.deepEqual(plain.dataset.target, marked.dataset.target);
@@ -331,7 +333,7 @@ Deno.test("train data ISIC: --instrument keeps the eight sizes, --skew duplicate
   assert.deepEqual(tune.tests.map((t) => t.name), ["val"]);
 
   const heid = await buildTrainData(
-    isic({ heidTestMarked: true, heidelbergDir: mini.heidelbergDir }),
+    isic({ heidTestMarked: true }),
   );
   assert.deepEqual(heid.tests.map((t) => t.name), ["plain", "marked"]);
   assert.ok(heid.tests[1].dataset.bias.marked.every((m) => m === 1));
@@ -398,7 +400,11 @@ Deno.test("train data ISIC: a missing CSV or image names the file and the downlo
     }
     await assert.rejects(
       () => buildTrainData(isic({ heidTestMarked: true, heidelbergDir: empty })),
-      /Heidelberg plain set .*: 4 of 4 images missing .*--heidelberg-dir must hold Markings\//,
+      /Heidelberg plain set .*: 4 of 4 images missing .* must hold Markings\/ .*--only heidelberg/,
+    );
+    await assert.rejects(
+      () => buildTrainData(isic({ heidTestRulers: true, heidelbergDir: `${empty}/none` })),
+      /--heid-test_rulers: the Heidelberg folder .*none does not exist; prepare it with/,
     );
   } finally {
     await Deno.remove(empty, { recursive: true });

@@ -1,7 +1,8 @@
 /**
  * A miniature copy of the study's data layout, generated into a folder: the annotation CSVs
  * under the study's schema (csv/) and small JPEGs where `deno task download` puts them
- * (images/<folder>_<size>/), plus a Heidelberg folder (Markings/, Rulers/). Rows cover every rule
+ * (images/<folder>_<size>/), the Heidelberg sets included (images/hh_test_<size>/Markings/ and
+ * Rulers/, as the download prepares a user's copy). Rows cover every rule
  * of the label logic: 2020 / 2017 / 2018 / 2019 years, tfrecord -1, an MClass overlap, marked and
  * ruler images of both classes, the study's eight instrument sizes and one outside them.
  * Malignant images are darker and redder than benign ones, so a model can learn the task.
@@ -14,6 +15,7 @@ export interface IsicMiniature {
   root: string;
   csvDir: string;
   imageDir: string;
+  /** <image-dir>/hh_test_<size>, where train looks by default. */
   heidelbergDir: string;
   imageSize: number;
   /** Training-CSV rows by what the label logic should do with them. */
@@ -59,8 +61,8 @@ const csvText = (header: string[], rows: (string | number)[][]) =>
 export async function makeIsicMiniature(root: string, imageSize = 16): Promise<IsicMiniature> {
   const csvDir = join(root, "csv");
   const imageDir = join(root, "images");
-  const heidelbergDir = join(root, "heidelberg");
   const folder = (name: string) => join(imageDir, `${name}_${imageSize}`);
+  const heidelbergDir = folder("hh_test");
   for (
     const d of [
       csvDir,
