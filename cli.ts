@@ -7,10 +7,14 @@
 import { type AnyCommandSpec, runCommandLine } from "./cli/command-line.ts";
 import { downloadCommand, mnistCommand } from "./cli/commands-data.ts";
 import { cmnistCommand, synthCommand } from "./cli/commands-experiments.ts";
+import { evaluateCommand, experimentsCommand, trainCommand } from "./cli/commands-train.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly AnyCommandSpec[] = [
   downloadCommand,
+  trainCommand,
+  evaluateCommand,
+  experimentsCommand,
   cmnistCommand,
   synthCommand,
   mnistCommand,

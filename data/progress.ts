@@ -75,6 +75,8 @@ export class ProgressBar {
   readonly label: string;
   total: number;
   current: number;
+  /** Shown after the rate and ETA, e.g. smoothed losses (tqdm's postfix); empty for none. */
+  postfix = "";
   private readonly startValue: number;
   private readonly unit: ProgressUnit;
   private readonly itemName: string;
@@ -144,6 +146,7 @@ export class ProgressBar {
     );
     const eta = this.eta();
     if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
+    if (this.postfix) parts.push(this.postfix);
     return parts.join(" ");
   }
 

@@ -104,6 +104,21 @@ export interface MetricsFile {
   sets: Record<string, SetMetrics>;
   /** Under --cv: per fold, the same per-set metrics of that fold's best-val-AUC checkpoint. */
   folds?: Record<string, SetMetrics>[];
+  /** Under --cv: the cross-validated scores of the held-out folds (the study's cv_scores). */
+  cv?: CvScores;
+}
+
+/** Cross-validated scores: each fold's best model on its own held-out fold, with 8-fold TTA. */
+export interface CvScores {
+  /** Per fold, the best validation AUC during training (no TTA) and its epoch. */
+  bestValAuc: number[];
+  bestEpoch: number[];
+  /** AUC of the pooled out-of-fold predictions. */
+  auc: number;
+  /** The same after ranking the predictions within each fold (the study's auc_rpf). */
+  aucRankPerFold: number;
+  /** Accuracy at 0.5 of the pooled out-of-fold predictions. */
+  accuracy: number;
 }
 
 /** roc.json: per test set, the ROC points (thresholds highest first, from (0, 0)). */

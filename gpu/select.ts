@@ -20,13 +20,23 @@ export interface BackendSelection {
   reason: string;
 }
 
-let gpuBackend: Promise<WebGpuBackend> | null = null;
+const gpuBackends = new Map<GPUPowerPreference, Promise<WebGpuBackend>>();
 
-/** One WebGPU device per process: pipelines and pooled buffers are shared by every caller. */
-export function webgpuBackend(): Promise<WebGpuBackend> {
-  gpuBackend ??= createGpuRuntime().then((rt) => new WebGpuBackend(rt));
-  gpuBackend.catch(() => (gpuBackend = null));
-  return gpuBackend;
+/**
+ * One WebGPU device per process and power preference: pipelines and pooled buffers are shared
+ * by every caller. "low-power" is the second adapter of a two-GPU machine (train
+ * --CUDA_VISIBLE_DEVICES 1).
+ */
+export function webgpuBackend(
+  powerPreference: GPUPowerPreference = "high-performance",
+): Promise<WebGpuBackend> {
+  let made = gpuBackends.get(powerPreference);
+  if (!made) {
+    made = createGpuRuntime(powerPreference).then((rt) => new WebGpuBackend(rt));
+    made.catch(() => gpuBackends.delete(powerPreference));
+    gpuBackends.set(powerPreference, made);
+  }
+  return made;
 }
 
 /** The environment variable that caps the WASM backend's kernel threads. */
@@ -68,16 +78,27 @@ async function fastCpu(reason: string): Promise<BackendSelection> {
   }
 }
 
-export async function selectBackend(choice: BackendChoice): Promise<BackendSelection> {
+/** Which adapter `webgpu` and `auto` ask Deno for (default "high-performance"). */
+export interface SelectOptions {
+  powerPreference?: GPUPowerPreference;
+}
+
+export async function selectBackend(
+  choice: BackendChoice,
+  o: SelectOptions = {},
+): Promise<BackendSelection> {
   if (choice === "cpu-reference") {
     return { backend: new CpuBackend(), reason: "asked for --backend cpu-reference" };
   }
   if (choice === "cpu") return await fastCpu("asked for --backend cpu");
   if (choice === "webgpu") {
-    return { backend: await webgpuBackend(), reason: "asked for --backend webgpu" };
+    return {
+      backend: await webgpuBackend(o.powerPreference),
+      reason: "asked for --backend webgpu",
+    };
   }
   try {
-    const gpu = await webgpuBackend();
+    const gpu = await webgpuBackend(o.powerPreference);
     if (!gpu.rt.adapter.isSoftware) {
       return { backend: gpu, reason: `hardware adapter found: ${gpu.rt.adapter.description}` };
     }

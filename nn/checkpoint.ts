@@ -65,15 +65,30 @@ export async function saveCheckpoint(path: string, o: SaveCheckpointOptions): Pr
   meta.format = CHECKPOINT_FORMAT;
   const named: [string, Tensor][] = [...o.model.stateDict()].map(([k, t]) => [`model.${k}`, t]);
   if (o.optimizer) {
-    const dict = o.optimizer.stateDict();
-    const steps: Record<string, number> = {};
-    for (const [i, st] of Object.entries(dict.state)) {
-      steps[i] = st.step;
-      for (const [b, t] of Object.entries(st.buffers)) named.push([`optimizer.${i}.${b}`, t]);
-    }
-    meta.optimizer = JSON.stringify({ kind: dict.kind, lr: dict.lr, steps });
+    const state = optimizerEntries(o.optimizer, "optimizer.");
+    named.push(...state.tensors);
+    meta.optimizer = state.meta;
   }
   await writeSafetensors(path, torchDtypes(await toHost(named)), meta);
+}
+
+/**
+ * An optimiser's state for a file: its buffers as tensors named `<prefix><param index>.<buffer>`
+ * (live tensors: read them before the next step) and its kind, lr and step counts as JSON.
+ * Runs with several optimisers (the study's TABE has four) save each under its own prefix.
+ */
+export function optimizerEntries(
+  opt: Optimizer,
+  prefix: string,
+): { tensors: [string, Tensor][]; meta: string } {
+  const dict = opt.stateDict();
+  const steps: Record<string, number> = {};
+  const tensors: [string, Tensor][] = [];
+  for (const [i, st] of Object.entries(dict.state)) {
+    steps[i] = st.step;
+    for (const [b, t] of Object.entries(st.buffers)) tensors.push([`${prefix}${i}.${b}`, t]);
+  }
+  return { tensors, meta: JSON.stringify({ kind: dict.kind, lr: dict.lr, steps }) };
 }
 
 export interface LoadCheckpointOptions {
@@ -103,7 +118,7 @@ export async function loadCheckpoint(
   }
   try {
     o.model.loadStateDict(model, { strict: o.strict ?? true });
-    if (o.optimizer) loadOptimizer(o.optimizer, optim, metadata.optimizer);
+    if (o.optimizer) restoreOptimizer(o.optimizer, optim, metadata.optimizer);
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }
@@ -112,7 +127,15 @@ export async function loadCheckpoint(
   return user;
 }
 
-function loadOptimizer(opt: Optimizer, buffers: Map<string, HostTensor>, meta?: string): void {
+/**
+ * Restores what {@link optimizerEntries} saved: `buffers` keyed `<param index>.<buffer>` (the
+ * prefix removed) and its JSON.
+ */
+export function restoreOptimizer(
+  opt: Optimizer,
+  buffers: Map<string, HostTensor>,
+  meta?: string,
+): void {
   if (meta === undefined) throw new Error("checkpoint holds no optimiser state");
   let parsed: { kind: string; lr: number; steps: Record<string, number> };
   try {

@@ -15,3 +15,16 @@ export function nextSeed(): number {
   state = pcgHash(state);
   return state;
 }
+
+/** The stream's position, for checkpoints: a resumed run draws exactly what it would have. */
+export function seedState(): number {
+  return state >>> 0;
+}
+
+/** Restores a position saved by {@link seedState}. */
+export function restoreSeedState(saved: number): void {
+  if (!Number.isInteger(saved) || saved < 0 || saved > 0xffffffff) {
+    throw new Error(`seed state must be a 32-bit unsigned integer, got ${saved}`);
+  }
+  state = saved;
+}

@@ -280,12 +280,18 @@ export class GpuRuntime {
 /** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
 export class NoAdapterError extends Error {}
 
-/** Asks for the adapter's real limits: the defaults (128 MiB storage binding) are too small. */
-export async function createGpuRuntime(): Promise<GpuRuntime> {
+/**
+ * Asks for the adapter's real limits: the defaults (128 MiB storage binding) are too small.
+ * Deno offers one adapter per power preference (on a machine with two GPUs, the discrete one
+ * for "high-performance" and the integrated one for "low-power").
+ */
+export async function createGpuRuntime(
+  powerPreference: GPUPowerPreference = "high-performance",
+): Promise<GpuRuntime> {
   if (!("gpu" in navigator) || !navigator.gpu) {
     throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
   }
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference });
   if (!adapter) {
     throw new NoAdapterError(
       "no WebGPU adapter found: install a GPU driver with Vulkan support, or Mesa's software " +
