@@ -8,7 +8,14 @@ import { type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import { findPreset, type Preset } from "./presets.ts";
 import { trainOptionProblems, type TrainOptions } from "./train-options.ts";
 
-export type OptionSource = "default" | "preset" | "command line";
+export type OptionSource = "default" | "preset" | "command line" | "synth default";
+
+/**
+ * With --dataset synth the study's ImageNet-sized trunks and 256 px images would make an offline
+ * run take hours on a CPU: unless the user names them, the compact trunk at the renderer's native
+ * 64 px stands in.
+ */
+const SYNTH_DEFAULTS = { arch: "synth-cnn", imageSize: 64 } as const;
 
 export interface ResolvedTrainConfig {
   options: TrainOptions;
@@ -40,6 +47,13 @@ export function resolveTrainConfig(
       options[key] = (preset.settings as Record<string, unknown>)[key];
       sources[key] = "preset";
     } else sources[key] = "default";
+  }
+  if (options.dataset === "synth") {
+    for (const [key, value] of Object.entries(SYNTH_DEFAULTS)) {
+      if (sources[key] === "command line") continue;
+      options[key] = value;
+      sources[key] = "synth default";
+    }
   }
   const merged = options as TrainOptions;
   const problems = trainOptionProblems(merged);

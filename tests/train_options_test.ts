@@ -157,6 +157,15 @@ Deno.test("the design card's `train --test-no 12 --debias-config TABE --GRL` tak
   assertEquals(c.options.numAux, 8);
   assertEquals(c.options.nEpochs, 4);
   assertEquals(c.sources.instrument, "preset");
+  const mine = await resolveTrainArgv([
+    "--test-no",
+    "1",
+    "--dataset",
+    "synth",
+    "--arch",
+    "resnet18",
+  ]);
+  assertEquals(mine.options.arch, "resnet18");
   assertEquals(c.sources.debiasConfig, "command line");
   assertEquals(c.sources.batchSize, "default");
   const text = describeConfig(c);
@@ -179,6 +188,8 @@ Deno.test("--dataset synth runs every preset offline, Heidelberg flags included"
   for (const p of PRESETS) {
     const c = await resolveTrainArgv(["--test-no", p.id, "--dataset", "synth"]);
     assertEquals(c.options.dataset, "synth");
+    assertEquals([c.options.arch, c.options.imageSize], ["synth-cnn", 64]);
+    assertEquals(c.sources.arch, "synth default");
   }
 });
 
