@@ -7,6 +7,7 @@
 import { type AnyCommandSpec, runCommandLine } from "./cli/command-line.ts";
 import { downloadCommand, mnistCommand } from "./cli/commands-data.ts";
 import { cmnistCommand, synthCommand } from "./cli/commands-experiments.ts";
+import { reportCommand } from "./cli/commands-report.ts";
 import { evaluateCommand, experimentsCommand, trainCommand } from "./cli/commands-train.ts";
 
 /** Every command, in the order `--help` lists them. */
@@ -15,6 +16,7 @@ export const COMMANDS: readonly AnyCommandSpec[] = [
   trainCommand,
   evaluateCommand,
   experimentsCommand,
+  reportCommand,
   cmnistCommand,
   synthCommand,
   mnistCommand,

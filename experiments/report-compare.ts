@@ -90,7 +90,7 @@ export function delongOnRuns(a: ReportRun, b: ReportRun, set: string) {
     if (j === undefined) return;
     if (pb.targets[j] !== pa.targets[i]) {
       throw new Error(
-        `report: image ${name} of set ${set} has target ${pa.targets[i]} in ${a.folder} ` +
+        `image ${name} of set ${set} has target ${pa.targets[i]} in ${a.folder} ` +
           `but ${pb.targets[j]} in ${b.folder}`,
       );
     }

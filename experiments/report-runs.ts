@@ -242,11 +242,11 @@ export async function readRun(folder: string): Promise<ReportRun> {
  * one stands for every run folder directly inside it (e.g. results/logs).
  */
 export function expandRunFolders(paths: readonly string[]): string[] {
-  if (paths.length === 0) throw new Error("report: name at least one run folder");
+  if (paths.length === 0) throw new Error("name at least one run folder to report on");
   const out: string[] = [];
   for (const path of paths) {
     if (!existsSync(path) || !statSync(path).isDirectory()) {
-      throw new Error(`report: ${path} is not a folder`);
+      throw new Error(`${path} is not a folder (name run folders, e.g. results/logs/12)`);
     }
     if (existsSync(join(path, RUN_FILES.config))) {
       out.push(path);
@@ -256,7 +256,7 @@ export function expandRunFolders(paths: readonly string[]): string[] {
       .filter((p) => existsSync(join(p, RUN_FILES.config)));
     if (inside.length === 0) {
       throw new Error(
-        `report: ${path} holds no ${RUN_FILES.config}, nor do the folders in it; name run ` +
+        `${path} holds no ${RUN_FILES.config}, nor do the folders in it; name run ` +
           `folders (<log-dir>/<test-no>, e.g. results/logs/12) or their parent`,
       );
     }
@@ -330,7 +330,7 @@ export function groupConfigurations(runs: readonly ReportRun[]): Configuration[]
       const twin = group.runs.find((r) => seedOf(r) === seed);
       if (twin) {
         throw new Error(
-          `report: ${twin.folder} and ${run.folder} are the same configuration with the same ` +
+          `${twin.folder} and ${run.folder} are the same configuration with the same ` +
             `seed (${JSON.stringify(seed)}); name one of them`,
         );
       }

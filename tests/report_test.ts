@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { parseCommandArgs } from "../cli/command-line.ts";
+import { reportCommand } from "../cli/commands-report.ts";
 import { rocAuc } from "../experiments/metrics.ts";
 import { plainPairs } from "../experiments/report-audit.ts";
 import { formatDifference, formatP } from "../experiments/comparisons.ts";
@@ -216,6 +218,42 @@ Deno.test("report: a folder without runs, a run without metrics, two runs of one
       JSON.stringify({ testNo: "1", method: "x", sets: { plain: { n: "many" } } }),
     );
     await fail([b], /metrics.json at sets.plain.n: /, "bad metrics");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("cli.ts report: run folders as arguments, options from the schema", async () => {
+  const root = await Deno.makeTempDir({ prefix: "sdu-report-" });
+  try {
+    const a = await writeFakeRun(root, RUNS[0]);
+    const b = await writeFakeRun(root, RUNS[2]);
+    const out = join(root, "page");
+    const parsed = await parseCommandArgs(reportCommand, [a, b, "--out", out, "--quiet"]);
+    assertEqual(parsed.settings.runs, [a, b], "positional run folders");
+    assertEqual(
+      [parsed.settings.probeSamples, parsed.settings.saliencyPerRun],
+      [2000, 8],
+      "defaults",
+    );
+    const log = console.log;
+    const printed: string[] = [];
+    console.log = (...x: unknown[]) => printed.push(x.join(" "));
+    try {
+      await reportCommand.run(parsed.settings, { given: parsed.given });
+    } finally {
+      console.log = log;
+    }
+    await Deno.stat(join(out, "report.html"));
+    const text = printed.join("\n");
+    if (!text.includes("| CLGR | 4-s0 |") || !text.includes(join(out, "report.html"))) {
+      throw new Error(`report command printed:\n${text}`);
+    }
+    const bad = await parseCommandArgs(reportCommand, [a, "--probe-samples", "2"])
+      .then(() => "no error", (e) => e.message);
+    if (!/--probe-samples: --probe-samples must be >= 8/.test(bad)) {
+      throw new Error(`--probe-samples 2 gave "${bad}"`);
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
