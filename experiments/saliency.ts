@@ -15,7 +15,7 @@ import type { Backend } from "../gpu/backend.ts";
 import { IMAGENET, imagescript, type Normalisation } from "../data/image-decode.ts";
 import { backward } from "../nn/autograd.ts";
 import { sum } from "../nn/ops/reduce.ts";
-import { writeFileAtomic } from "../nn/safetensors.ts";
+import { writeFileAtomic } from "../nn/atomic-file.ts";
 import { keep, tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { fileStem } from "./plots/names.ts";

@@ -2,7 +2,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { writeFileAtomic } from "../../nn/safetensors.ts";
+import { writeFileAtomic } from "../../nn/atomic-file.ts";
 import { writeAtomic } from "../results-files.ts";
 import { rasterise } from "./rasterise.ts";
 import { fileStem } from "./names.ts";
