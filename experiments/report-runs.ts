@@ -285,6 +285,8 @@ const NOT_CONFIGURATION = new Set([
   "backend",
   "readevery",
   "progress",
+  "quiet",
+  "verbose",
 ]);
 
 const normalKey = (k: string) => k.toLowerCase().replace(/[-_]/g, "");
