@@ -3,7 +3,7 @@
  * mode), its argument checks, and the average pool's divisor, so the twins cannot drift apart.
  */
 
-import type { Pool2dParams } from "./backend.ts";
+import type { Pool2dParams } from "./types.ts";
 
 export interface PoolWindow {
   kernel: [number, number];

@@ -1,4 +1,4 @@
-import { contiguousStrides } from "./backend.ts";
+import { contiguousStrides } from "./types.ts";
 
 /** Splits a reduction into kept axes (the output) and reduced axes (looped per output). */
 export interface ReducePlan {

@@ -1,4 +1,4 @@
-import type { StridedView } from "./backend.ts";
+import type { StridedView } from "./types.ts";
 
 /** The most dims a kernel's view uniforms hold; collapsing keeps real shapes well below it. */
 export const MAX_RANK = 8;

@@ -3,10 +3,15 @@
  * f32 partials short), so the twin is the more exact reference of the two.
  */
 
-import type { BatchNormShape, Storage } from "../backend.ts";
+import type { BatchNormShape, HostStorage } from "../types.ts";
 import { f32, wrap } from "./storage.ts";
 
-function checkLengths(label: string, x: Storage, s: BatchNormShape, perChannel: Storage[]): void {
+function checkLengths(
+  label: string,
+  x: HostStorage,
+  s: BatchNormShape,
+  perChannel: HostStorage[],
+): void {
   if (x.length !== s.n * s.c * s.spatial) {
     throw new Error(
       `${label}: input of ${x.length} elements is not [${s.n}, ${s.c}, ${s.spatial}]`,
@@ -28,9 +33,9 @@ function forChannel(s: BatchNormShape, ch: number, fn: (i: number) => void): voi
 }
 
 export function batchNormStats(
-  x: Storage,
+  x: HostStorage,
   s: BatchNormShape,
-): { mean: Storage; variance: Storage } {
+): { mean: HostStorage; variance: HostStorage } {
   checkLengths("batchNormStats", x, s, []);
   const xs = f32(x);
   const count = s.n * s.spatial;
@@ -49,14 +54,14 @@ export function batchNormStats(
 }
 
 export function batchNormApply(
-  x: Storage,
-  mean: Storage,
-  variance: Storage,
-  gamma: Storage,
-  beta: Storage,
+  x: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
+  beta: HostStorage,
   eps: number,
   s: BatchNormShape,
-): Storage {
+): HostStorage {
   checkLengths("batchNormApply", x, s, [mean, variance, gamma, beta]);
   const [xs, ms, vs, gs, bs] = [x, mean, variance, gamma, beta].map(f32);
   const out = new Float32Array(xs.length);
@@ -68,15 +73,15 @@ export function batchNormApply(
 }
 
 export function batchNormBackward(
-  x: Storage,
-  gy: Storage,
-  mean: Storage,
-  variance: Storage,
-  gamma: Storage,
+  x: HostStorage,
+  gy: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
   eps: number,
   s: BatchNormShape,
   batchStats: boolean,
-): { gx: Storage; gGamma: Storage; gBeta: Storage } {
+): { gx: HostStorage; gGamma: HostStorage; gBeta: HostStorage } {
   checkLengths("batchNormBackward", x, s, [mean, variance, gamma]);
   if (gy.length !== x.length) {
     throw new Error(`batchNormBackward: gradient of ${gy.length} elements`);

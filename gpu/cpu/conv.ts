@@ -5,7 +5,7 @@
  * contiguous output row with its valid range precomputed (no bounds test per element).
  */
 
-import type { Conv2dParams, Storage } from "../backend.ts";
+import type { Conv2dParams, HostStorage } from "../types.ts";
 import { f32, wrap } from "./storage.ts";
 
 /** The outputs o in [lo, hi) whose input coordinate o * stride + offset lies in [0, size). */
@@ -79,7 +79,7 @@ function dotRow(
   return acc;
 }
 
-export function conv2d(x: Storage, w: Storage, p: Conv2dParams): Storage {
+export function conv2d(x: HostStorage, w: HostStorage, p: Conv2dParams): HostStorage {
   const xs = f32(x);
   const ws = f32(w);
   const y = new Float64Array(p.n * p.o * p.oh * p.ow);
@@ -109,7 +109,7 @@ export function conv2d(x: Storage, w: Storage, p: Conv2dParams): Storage {
   return wrap(Float32Array.from(y));
 }
 
-export function conv2dGradInput(g: Storage, w: Storage, p: Conv2dParams): Storage {
+export function conv2dGradInput(g: HostStorage, w: HostStorage, p: Conv2dParams): HostStorage {
   const gs = f32(g);
   const ws = f32(w);
   const gx = new Float64Array(p.n * p.c * p.h * p.w);
@@ -139,7 +139,7 @@ export function conv2dGradInput(g: Storage, w: Storage, p: Conv2dParams): Storag
   return wrap(Float32Array.from(gx));
 }
 
-export function conv2dGradWeight(x: Storage, g: Storage, p: Conv2dParams): Storage {
+export function conv2dGradWeight(x: HostStorage, g: HostStorage, p: Conv2dParams): HostStorage {
   const xs = f32(x);
   const gs = f32(g);
   const gw = new Float64Array(p.o * (p.c / p.groups) * p.kh * p.kw);

@@ -1,8 +1,8 @@
 /** CPU twins of gpu/shaders/elementwise.wgsl. */
 
-import type { BinaryOp, DType, Storage, StridedView, UnaryOp } from "../backend.ts";
-import { sizeOf } from "../backend.ts";
-import { CpuStorage, f32, wrap } from "./storage.ts";
+import type { BinaryOp, DType, HostStorage, StridedView, UnaryOp } from "../types.ts";
+import { sizeOf } from "../types.ts";
+import { f32, wrap } from "./storage.ts";
 import { forEachStrided } from "./strided.ts";
 
 const fround = Math.fround;
@@ -47,7 +47,7 @@ export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   reluGrad: (a, b) => (b <= 0 ? 0 : a),
 };
 
-export function unary(op: UnaryOp, x: Storage, param: number): Storage {
+export function unary(op: UnaryOp, x: HostStorage, param: number): HostStorage {
   const src = f32(x);
   const out = new Float32Array(src.length);
   const fn = UNARY[op];
@@ -58,16 +58,16 @@ export function unary(op: UnaryOp, x: Storage, param: number): Storage {
 
 export function binary(
   op: BinaryOp,
-  a: Storage,
+  a: HostStorage,
   aView: StridedView,
-  b: Storage,
+  b: HostStorage,
   bView: StridedView,
-): Storage {
+): HostStorage {
   const shape = aView.shape;
   const out = new Float32Array(sizeOf(shape));
   const fn = BINARY[op];
-  const av = (a as CpuStorage).data;
-  const bv = (b as CpuStorage).data;
+  const av = a.data;
+  const bv = b.data;
   let i = 0;
   forEachStrided(shape, [aView, bView], (ia, ib) => {
     out[i++] = fn(av[ia], bv[ib]);
@@ -75,12 +75,12 @@ export function binary(
   return wrap(out);
 }
 
-export function cast(x: Storage, to: DType): Storage {
-  const src = (x as CpuStorage).data;
+export function cast(x: HostStorage, to: DType): HostStorage {
+  const src = x.data;
   return wrap(to === "f32" ? Float32Array.from(src) : Int32Array.from(src, (v) => Math.trunc(v)));
 }
 
-export function axpby(a: number, x: Storage, b: number, y: Storage): Storage {
+export function axpby(a: number, x: HostStorage, b: number, y: HostStorage): HostStorage {
   const xs = f32(x);
   const ys = f32(y);
   if (xs.length !== ys.length) throw new Error(`axpby: lengths ${xs.length} and ${ys.length}`);

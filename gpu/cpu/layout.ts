@@ -1,12 +1,12 @@
 /** CPU twins of gpu/shaders/layout.wgsl. */
 
-import type { Storage, StridedView } from "../backend.ts";
-import { contiguousStrides, sizeOf } from "../backend.ts";
-import { CpuStorage, wrap } from "./storage.ts";
+import type { HostStorage, StridedView } from "../types.ts";
+import { contiguousStrides, sizeOf } from "../types.ts";
+import { wrap } from "./storage.ts";
 import { forEachStrided } from "./strided.ts";
 
-export function gather(x: Storage, view: StridedView): Storage {
-  const src = (x as CpuStorage).data;
+export function gather(x: HostStorage, view: StridedView): HostStorage {
+  const src = x.data;
   const out = src instanceof Int32Array
     ? new Int32Array(sizeOf(view.shape))
     : new Float32Array(sizeOf(view.shape));
@@ -17,9 +17,9 @@ export function gather(x: Storage, view: StridedView): Storage {
   return wrap(out);
 }
 
-export function copyInto(src: Storage, dst: Storage, dstView: StridedView): void {
-  const s = (src as CpuStorage).data;
-  const d = (dst as CpuStorage).data;
+export function copyInto(src: HostStorage, dst: HostStorage, dstView: StridedView): void {
+  const s = src.data;
+  const d = dst.data;
   const dense = { shape: dstView.shape, strides: contiguousStrides(dstView.shape), offset: 0 };
   forEachStrided(dstView.shape, [dense, dstView], (i, o) => {
     d[o] = s[i];

@@ -3,10 +3,10 @@
  * out-of-range class index is an error here (the GPU writes NaN instead).
  */
 
-import type { Storage } from "../backend.ts";
+import type { HostStorage } from "../types.ts";
 import { f32, i32, wrap } from "./storage.ts";
 
-export function bceWithLogits(x: Storage, target: Storage): Storage {
+export function bceWithLogits(x: HostStorage, target: HostStorage): HostStorage {
   const xs = f32(x);
   const ts = f32(target);
   if (xs.length !== ts.length) {
@@ -60,13 +60,13 @@ function logSumExp(xs: Float32Array, base: number, cols: number): number {
 }
 
 export function crossEntropy(
-  logits: Storage,
-  labels: Storage,
-  classWeights: Storage | null,
+  logits: HostStorage,
+  labels: HostStorage,
+  classWeights: HostStorage | null,
   rows: number,
   cols: number,
   ignoreIndex: number,
-): { loss: Storage; weight: Storage } {
+): { loss: HostStorage; weight: HostStorage } {
   const xs = f32(logits);
   const ys = i32(labels);
   const ws = classWeights ? f32(classWeights) : null;
@@ -84,14 +84,14 @@ export function crossEntropy(
 }
 
 export function crossEntropyBackward(
-  logits: Storage,
-  labels: Storage,
-  classWeights: Storage | null,
-  gRow: Storage,
+  logits: HostStorage,
+  labels: HostStorage,
+  classWeights: HostStorage | null,
+  gRow: HostStorage,
   rows: number,
   cols: number,
   ignoreIndex: number,
-): Storage {
+): HostStorage {
   const xs = f32(logits);
   const ys = i32(labels);
   const ws = classWeights ? f32(classWeights) : null;
@@ -112,7 +112,7 @@ export function crossEntropyBackward(
   return wrap(gx);
 }
 
-export function oneHot(labels: Storage, cols: number): Storage {
+export function oneHot(labels: HostStorage, cols: number): HostStorage {
   const ys = i32(labels);
   const out = new Float32Array(ys.length * cols);
   for (let r = 0; r < ys.length; r++) {

@@ -1,6 +1,6 @@
 /** CPU twin of gpu/shaders/matmul.wgsl: the reference every WebGPU tile shape is tested against. */
 
-import type { MatmulParams, Storage } from "../backend.ts";
+import type { HostStorage, MatmulParams } from "../types.ts";
 import { f32, wrap } from "./storage.ts";
 
 /** Copies op(X) of one batch into a dense row-major [rows, cols] buffer. */
@@ -25,7 +25,7 @@ function denseOperand(
  * i-k-j order: the innermost loop runs along contiguous rows of B and C, and each row of C
  * accumulates in float64 before one rounding, so the twin is the more accurate of the two.
  */
-export function matmul(a: Storage, b: Storage, p: MatmulParams): Storage {
+export function matmul(a: HostStorage, b: HostStorage, p: MatmulParams): HostStorage {
   const { batch, m, n, k } = p;
   const av = f32(a);
   const bv = f32(b);

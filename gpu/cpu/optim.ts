@@ -3,7 +3,7 @@
  * Scalars are rounded to f32 first so both backends see the same hyper-parameters.
  */
 
-import type { AdamParams, SgdParams, Storage } from "../backend.ts";
+import type { AdamParams, HostStorage, SgdParams } from "../types.ts";
 import { f32 } from "./storage.ts";
 
 const fround = Math.fround;
@@ -16,7 +16,12 @@ function checkLengths(op: string, param: Float32Array, ...others: Float32Array[]
   }
 }
 
-export function sgdStep(param: Storage, grad: Storage, momentumBuf: Storage, p: SgdParams): void {
+export function sgdStep(
+  param: HostStorage,
+  grad: HostStorage,
+  momentumBuf: HostStorage,
+  p: SgdParams,
+): void {
   const ps = f32(param);
   const gs = f32(grad);
   const buf = f32(momentumBuf);
@@ -35,10 +40,10 @@ export function sgdStep(param: Storage, grad: Storage, momentumBuf: Storage, p: 
 }
 
 export function adamStep(
-  param: Storage,
-  grad: Storage,
-  m: Storage,
-  v: Storage,
+  param: HostStorage,
+  grad: HostStorage,
+  m: HostStorage,
+  v: HostStorage,
   p: AdamParams,
 ): void {
   const ps = f32(param);

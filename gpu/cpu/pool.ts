@@ -4,11 +4,14 @@
  * in row-major order (PyTorch's CPU rule), so both backends pick the same cell.
  */
 
-import type { Pool2dParams, Storage } from "../backend.ts";
+import type { HostStorage, Pool2dParams } from "../types.ts";
 import { avgDivisor, checkPoolSizes } from "../pool-params.ts";
 import { f32, i32, wrap } from "./storage.ts";
 
-export function maxPool2d(x: Storage, p: Pool2dParams): { y: Storage; argmax: Storage } {
+export function maxPool2d(
+  x: HostStorage,
+  p: Pool2dParams,
+): { y: HostStorage; argmax: HostStorage } {
   const xs = f32(x);
   checkPoolSizes("maxPool2d", p, { x: xs.length });
   const y = new Float32Array(p.n * p.c * p.oh * p.ow);
@@ -45,7 +48,11 @@ export function maxPool2d(x: Storage, p: Pool2dParams): { y: Storage; argmax: St
 }
 
 /** Each output's gradient goes to the cell its argmax names; overlapping windows add up. */
-export function maxPool2dBackward(gy: Storage, argmax: Storage, p: Pool2dParams): Storage {
+export function maxPool2dBackward(
+  gy: HostStorage,
+  argmax: HostStorage,
+  p: Pool2dParams,
+): HostStorage {
   const g = f32(gy);
   const arg = i32(argmax);
   checkPoolSizes("maxPool2dBackward", p, { gy: g.length, argmax: arg.length });
@@ -58,7 +65,7 @@ export function maxPool2dBackward(gy: Storage, argmax: Storage, p: Pool2dParams)
   return wrap(gx);
 }
 
-export function avgPool2d(x: Storage, p: Pool2dParams): Storage {
+export function avgPool2d(x: HostStorage, p: Pool2dParams): HostStorage {
   const xs = f32(x);
   checkPoolSizes("avgPool2d", p, { x: xs.length });
   const y = new Float32Array(p.n * p.c * p.oh * p.ow);
@@ -83,7 +90,7 @@ export function avgPool2d(x: Storage, p: Pool2dParams): Storage {
 }
 
 /** Each window hands gy / divisor to every input cell it covers. */
-export function avgPool2dBackward(gy: Storage, p: Pool2dParams): Storage {
+export function avgPool2dBackward(gy: HostStorage, p: Pool2dParams): HostStorage {
   const g = f32(gy);
   checkPoolSizes("avgPool2dBackward", p, { gy: g.length });
   const gx = new Float32Array(p.n * p.c * p.h * p.w);

@@ -1,10 +1,10 @@
 /** CPU twin of gpu/shaders/random.wgsl. */
 
-import type { RandomKind, Storage } from "../backend.ts";
+import type { HostStorage, RandomKind } from "../types.ts";
 import { normalAt, uniformAt } from "../random-hash.ts";
 import { wrap } from "./storage.ts";
 
-export function random(length: number, kind: RandomKind, p: number, seed: number): Storage {
+export function random(length: number, kind: RandomKind, p: number, seed: number): HostStorage {
   const out = new Float32Array(length);
   const pf = Math.fround(p);
   for (let i = 0; i < length; i++) {

@@ -1,17 +1,17 @@
 /** CPU twin of gpu/shaders/reduce.wgsl. */
 
-import type { ReduceOp, Storage } from "../backend.ts";
-import { sizeOf } from "../backend.ts";
+import type { HostStorage, ReduceOp } from "../types.ts";
+import { sizeOf } from "../types.ts";
 import { f32, wrap } from "./storage.ts";
 import { forEachStrided } from "./strided.ts";
 import { reducePlan } from "../reduce-plan.ts";
 
 export function reduce(
   op: ReduceOp,
-  x: Storage,
+  x: HostStorage,
   shape: readonly number[],
   axes: readonly number[],
-): Storage {
+): HostStorage {
   const src = f32(x);
   const plan = reducePlan(shape, axes);
   const out = new Float32Array(sizeOf(plan.keptShape));

@@ -1,9 +1,9 @@
 /** CPU twin of gpu/shaders/softmax.wgsl: row-wise, max-subtracted, float64 sums. */
 
-import type { Storage } from "../backend.ts";
+import type { HostStorage } from "../types.ts";
 import { f32, wrap } from "./storage.ts";
 
-export function softmax(x: Storage, rows: number, cols: number, log: boolean): Storage {
+export function softmax(x: HostStorage, rows: number, cols: number, log: boolean): HostStorage {
   const xs = f32(x);
   if (xs.length !== rows * cols) {
     throw new Error(`softmax: ${xs.length} elements are not ${rows} rows of ${cols}`);

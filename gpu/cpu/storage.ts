@@ -1,8 +1,10 @@
-import type { DType, Storage, TypedArray } from "../backend.ts";
+import { type DType, type HostStorage, Storage, type TypedArray } from "../types.ts";
 
-/** CPU tensor memory: a typed array the twins read and write directly. */
-export class CpuStorage implements Storage {
-  constructor(readonly data: TypedArray) {}
+/** CPU tensor memory: a typed array the reference implementations read and write directly. */
+export class CpuStorage extends Storage implements HostStorage {
+  constructor(readonly data: TypedArray) {
+    super();
+  }
   get length(): number {
     return this.data.length;
   }
@@ -11,14 +13,14 @@ export class CpuStorage implements Storage {
   }
 }
 
-export function f32(s: Storage): Float32Array {
-  const data = (s as CpuStorage).data;
+export function f32(s: HostStorage): Float32Array {
+  const data = s.data;
   if (!(data instanceof Float32Array)) throw new Error("expected f32 storage, got i32");
   return data;
 }
 
-export function i32(s: Storage): Int32Array {
-  const data = (s as CpuStorage).data;
+export function i32(s: HostStorage): Int32Array {
+  const data = s.data;
   if (!(data instanceof Int32Array)) throw new Error("expected i32 storage, got f32");
   return data;
 }

@@ -1,4 +1,4 @@
-import type { StridedView } from "../backend.ts";
+import type { StridedView } from "../types.ts";
 
 /** Walks a shape in row-major order, handing the flat offset of each element in every view. */
 export function forEachStrided(

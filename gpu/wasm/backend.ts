@@ -1,28 +1,26 @@
 /**
  * The fast CPU backend: WebAssembly SIMD kernels (kernels/*.ts, AssemblyScript) on one shared
- * memory, run by the main thread plus one worker per extra core. Hot families (GEMM,
- * convolutions, batch norm, pooling, element-wise, reductions, layout, optimisers) are WASM;
- * softmax, losses, one-hot and random stay on the TypeScript reference twins (small tensors),
- * which read the storages' `.data` views in place and whose results are copied into the heap.
+ * memory, run by the main thread plus one worker per extra core. An op whose registry entry has
+ * no `wasm` implementation (softmax, losses, one-hot, random: small tensors) runs its reference,
+ * which reads the storages' `.data` views of the heap in place; its results are copied into the
+ * heap.
  */
 
-import type { Backend, DType, MemoryStats, Storage, TypedArray } from "../backend.ts";
-import * as loss from "../cpu/loss.ts";
-import { random } from "../cpu/random.ts";
-import { softmax } from "../cpu/softmax.ts";
-import type { CpuStorage } from "../cpu/storage.ts";
+import type { Backend } from "../backend.ts";
+import { invoke } from "../kernel.ts";
+import { installKernels, KernelMethods, mapResult } from "../kernel-methods.ts";
+import {
+  type DType,
+  type HostStorage,
+  type MemoryStats,
+  Storage,
+  type TypedArray,
+} from "../types.ts";
 import { type WasmRuntime, wasmRuntime } from "./runtime.ts";
 import { WasmStorage } from "./storage.ts";
-import * as batchnorm from "./ops/batchnorm.ts";
-import * as conv from "./ops/conv.ts";
-import * as elementwise from "./ops/elementwise.ts";
-import * as layout from "./ops/layout.ts";
-import { matmul } from "./ops/matmul.ts";
-import * as optim from "./ops/optim.ts";
-import * as pool from "./ops/pool.ts";
-import { reduce } from "./ops/reduce.ts";
+import { fill } from "./ops/elementwise.ts";
 
-export class WasmBackend implements Backend {
+export class WasmBackend extends KernelMethods implements Backend {
   readonly name: string = "wasm";
   readonly description: string;
   #live = new WeakSet<WasmStorage>();
@@ -36,6 +34,15 @@ export class WasmBackend implements Backend {
   });
 
   constructor(readonly rt: WasmRuntime) {
+    super();
+    const own = (a: unknown) => (a instanceof Storage ? this.#own(a) : a);
+    const track = (s: Storage) => this.#track(s);
+    const adopt = (s: Storage) => this.#adopt(s as HostStorage);
+    installKernels(this, (_name, entry) => {
+      const wasm = entry.wasm;
+      if (wasm) return (...args) => mapResult(invoke(wasm, [rt, ...args.map(own)]), track);
+      return (...args) => mapResult(invoke(entry.reference, args.map(own)), adopt);
+    });
     const gemm = rt.blas.path ? ` + BLAS GEMM (${rt.blas.path})` : "";
     this.description = `cpu (WebAssembly SIMD kernels${gemm}, ${rt.threads} thread${
       rt.threads > 1 ? "s" : ""
@@ -63,19 +70,19 @@ export class WasmBackend implements Backend {
     return s;
   }
 
-  /** Copies a reference twin's result into the heap. */
-  #adopt(s: Storage): WasmStorage {
-    return this.#track(this.rt.upload((s as CpuStorage).data));
+  /** Copies a reference implementation's result into the heap. */
+  #adopt(s: HostStorage): WasmStorage {
+    return this.#track(this.rt.upload(s.data));
   }
 
   upload(data: TypedArray): Storage {
     return this.#track(this.rt.upload(data));
   }
   zeros(length: number, dtype: DType): Storage {
-    return this.#track(elementwise.fill(this.rt, length, 0, dtype));
+    return this.#track(fill(this.rt, length, 0, dtype));
   }
   fill(length: number, value: number, dtype: DType): Storage {
-    return this.#track(elementwise.fill(this.rt, length, value, dtype));
+    return this.#track(fill(this.rt, length, value, dtype));
   }
   read(s: Storage): Promise<TypedArray> {
     return Promise.resolve(this.#own(s).data.slice());
@@ -99,100 +106,6 @@ export class WasmBackend implements Backend {
     };
   }
   flush(): void {}
-
-  unary: Backend["unary"] = (op, x, param) =>
-    this.#track(elementwise.unary(this.rt, op, this.#own(x), param));
-  binary: Backend["binary"] = (op, a, av, b, bv) =>
-    this.#track(elementwise.binary(this.rt, op, this.#own(a), av, this.#own(b), bv));
-  cast: Backend["cast"] = (x, to) => this.#track(elementwise.cast(this.rt, this.#own(x), to));
-  axpby: Backend["axpby"] = (a, x, b, y) =>
-    this.#track(elementwise.axpby(this.rt, a, this.#own(x), b, this.#own(y)));
-  gather: Backend["gather"] = (x, view) => this.#track(layout.gather(this.rt, this.#own(x), view));
-  copyInto: Backend["copyInto"] = (src, dst, view) =>
-    layout.copyInto(this.rt, this.#own(src), this.#own(dst), view);
-  reduce: Backend["reduce"] = (op, x, shape, axes) =>
-    this.#track(reduce(this.rt, op, this.#own(x), shape, axes));
-  matmul: Backend["matmul"] = (a, b, q) =>
-    this.#track(matmul(this.rt, this.#own(a), this.#own(b), q));
-  conv2d: Backend["conv2d"] = (x, w, q) =>
-    this.#track(conv.conv2d(this.rt, this.#own(x), this.#own(w), q));
-  conv2dGradInput: Backend["conv2dGradInput"] = (gy, w, q) =>
-    this.#track(conv.conv2dGradInput(this.rt, this.#own(gy), this.#own(w), q));
-  conv2dGradWeight: Backend["conv2dGradWeight"] = (x, gy, q) =>
-    this.#track(conv.conv2dGradWeight(this.rt, this.#own(x), this.#own(gy), q));
-  batchNormStats: Backend["batchNormStats"] = (x, s) => {
-    const r = batchnorm.batchNormStats(this.rt, this.#own(x), s);
-    return { mean: this.#track(r.mean), variance: this.#track(r.variance) };
-  };
-  batchNormApply: Backend["batchNormApply"] = (x, mean, variance, gamma, beta, eps, s) =>
-    this.#track(
-      batchnorm.batchNormApply(
-        this.rt,
-        this.#own(x),
-        this.#own(mean),
-        this.#own(variance),
-        this.#own(gamma),
-        this.#own(beta),
-        eps,
-        s,
-      ),
-    );
-  batchNormBackward: Backend["batchNormBackward"] = (x, gy, mean, variance, gamma, eps, s, b) => {
-    const r = batchnorm.batchNormBackward(
-      this.rt,
-      this.#own(x),
-      this.#own(gy),
-      this.#own(mean),
-      this.#own(variance),
-      this.#own(gamma),
-      eps,
-      s,
-      b,
-    );
-    return { gx: this.#track(r.gx), gGamma: this.#track(r.gGamma), gBeta: this.#track(r.gBeta) };
-  };
-  maxPool2d: Backend["maxPool2d"] = (x, q) => {
-    const r = pool.maxPool2d(this.rt, this.#own(x), q);
-    return { y: this.#track(r.y), argmax: this.#track(r.argmax) };
-  };
-  maxPool2dBackward: Backend["maxPool2dBackward"] = (gy, argmax, q) =>
-    this.#track(pool.maxPool2dBackward(this.rt, this.#own(gy), this.#own(argmax), q));
-  avgPool2d: Backend["avgPool2d"] = (x, q) => this.#track(pool.avgPool2d(this.rt, this.#own(x), q));
-  avgPool2dBackward: Backend["avgPool2dBackward"] = (gy, q) =>
-    this.#track(pool.avgPool2dBackward(this.rt, this.#own(gy), q));
-  softmax: Backend["softmax"] = (x, rows, cols, log) =>
-    this.#adopt(softmax(this.#own(x), rows, cols, log));
-  bceWithLogits: Backend["bceWithLogits"] = (x, t) =>
-    this.#adopt(loss.bceWithLogits(this.#own(x), this.#own(t)));
-  crossEntropy: Backend["crossEntropy"] = (logits, labels, w, rows, cols, ignore) => {
-    const r = loss.crossEntropy(
-      this.#own(logits),
-      this.#own(labels),
-      w && this.#own(w),
-      rows,
-      cols,
-      ignore,
-    );
-    return { loss: this.#adopt(r.loss), weight: this.#adopt(r.weight) };
-  };
-  crossEntropyBackward: Backend["crossEntropyBackward"] = (l, y, w, g, rows, cols, ignore) =>
-    this.#adopt(
-      loss.crossEntropyBackward(
-        this.#own(l),
-        this.#own(y),
-        w && this.#own(w),
-        this.#own(g),
-        rows,
-        cols,
-        ignore,
-      ),
-    );
-  oneHot: Backend["oneHot"] = (labels, cols) => this.#adopt(loss.oneHot(this.#own(labels), cols));
-  random: Backend["random"] = (length, kind, p, seed) => this.#adopt(random(length, kind, p, seed));
-  sgdStep: Backend["sgdStep"] = (param, grad, buf, q) =>
-    optim.sgdStep(this.rt, this.#own(param), this.#own(grad), this.#own(buf), q);
-  adamStep: Backend["adamStep"] = (param, grad, m, v, q) =>
-    optim.adamStep(this.rt, this.#own(param), this.#own(grad), this.#own(m), this.#own(v), q);
 }
 
 /**

@@ -4,7 +4,7 @@
  * to (dispatch is synchronous, so one block serves all ops).
  */
 
-import type { DType, TypedArray } from "../backend.ts";
+import type { DType, TypedArray } from "../types.ts";
 import { CONTROL_SLOTS } from "./control.ts";
 import { WasmHeap } from "./heap.ts";
 import { instantiate, type KernelExports, kernelModule } from "./module.ts";

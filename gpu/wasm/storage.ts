@@ -3,9 +3,9 @@
  * of it, so the TypeScript reference twins in gpu/cpu/ (which read `.data`) run on it unchanged.
  */
 
-import type { DType, Storage, TypedArray } from "../backend.ts";
+import { type DType, type HostStorage, Storage, type TypedArray } from "../types.ts";
 
-export class WasmStorage implements Storage {
+export class WasmStorage extends Storage implements HostStorage {
   #view: TypedArray | null;
 
   constructor(
@@ -14,6 +14,7 @@ export class WasmStorage implements Storage {
     readonly dtype: DType,
     buffer: ArrayBufferLike,
   ) {
+    super();
     this.#view = dtype === "f32"
       ? new Float32Array(buffer, ptr, length)
       : new Int32Array(buffer, ptr, length);

@@ -4,7 +4,7 @@
  * element-wise.
  */
 
-import type { BatchNormShape } from "../backend.ts";
+import type { BatchNormShape } from "../types.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const REDUCE_WG = [256, 1, 1] as const;

@@ -3,7 +3,7 @@
  * GEMMs with register tiles (see conv-tile.ts); depthwise convolutions go to depthwise.ts.
  */
 
-import type { Conv2dParams } from "../backend.ts";
+import type { Conv2dParams } from "../types.ts";
 import { chooseTile, type TileConfig, tileDefines, tileWidth } from "./conv-tile.ts";
 import {
   depthwiseForward,

@@ -3,7 +3,7 @@
  * (groups == C == O), where a GEMM tile would waste all but one filter column.
  */
 
-import type { Conv2dParams } from "../backend.ts";
+import type { Conv2dParams } from "../types.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;

@@ -1,7 +1,7 @@
 /** WebGPU side of gpu/shaders/elementwise.wgsl: unary, broadcasting binary, axpby, cast, fill. */
 
-import type { BinaryOp, DType, StridedView, UnaryOp } from "../backend.ts";
-import { sizeOf } from "../backend.ts";
+import type { BinaryOp, DType, StridedView, UnaryOp } from "../types.ts";
+import { sizeOf } from "../types.ts";
 import { collapseViews, packDims } from "../views.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 

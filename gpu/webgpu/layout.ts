@@ -1,7 +1,7 @@
 /** WebGPU side of gpu/shaders/layout.wgsl: dense reads of views and writes into views. */
 
-import type { StridedView } from "../backend.ts";
-import { contiguousStrides, sizeOf } from "../backend.ts";
+import type { StridedView } from "../types.ts";
+import { contiguousStrides, sizeOf } from "../types.ts";
 import { collapseViews, packDims } from "../views.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 

@@ -3,7 +3,7 @@
  * the vec4/scalar variant the shapes allow, and dispatches one workgroup per C tile per batch.
  */
 
-import type { MatmulParams } from "../backend.ts";
+import type { MatmulParams } from "../types.ts";
 import { fill } from "./elementwise.ts";
 import { matmulDefines, type TileConfig, type Variant } from "./matmul-codegen.ts";
 import type { GpuRuntime, GpuStorage } from "./runtime.ts";

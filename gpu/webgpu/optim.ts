@@ -1,6 +1,6 @@
 /** WebGPU side of gpu/shaders/optim.wgsl: in-place SGD and Adam updates. */
 
-import type { AdamParams, SgdParams } from "../backend.ts";
+import type { AdamParams, SgdParams } from "../types.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;

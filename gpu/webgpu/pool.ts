@@ -1,6 +1,6 @@
 /** WebGPU side of gpu/shaders/pool.wgsl: max/avg pooling forward and backward. */
 
-import type { Pool2dParams } from "../backend.ts";
+import type { Pool2dParams } from "../types.ts";
 import { checkPoolSizes } from "../pool-params.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 

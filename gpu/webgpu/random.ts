@@ -1,6 +1,6 @@
 /** WebGPU side of gpu/shaders/random.wgsl. */
 
-import type { RandomKind } from "../backend.ts";
+import type { RandomKind } from "../types.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const KIND: Record<RandomKind, number> = { uniform: 0, bernoulli: 1, normal: 2 };

@@ -1,7 +1,7 @@
 /** WebGPU side of gpu/shaders/reduce.wgsl. */
 
-import type { ReduceOp } from "../backend.ts";
-import { sizeOf } from "../backend.ts";
+import type { ReduceOp } from "../types.ts";
+import { sizeOf } from "../types.ts";
 import { reducePlan } from "../reduce-plan.ts";
 import { collapseViews, packDims } from "../views.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";

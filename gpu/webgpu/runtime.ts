@@ -4,17 +4,20 @@
  * batches and dispatches it, so op families never touch the WebGPU API.
  */
 
-import type { DType, Storage, TypedArray } from "../backend.ts";
+import { type DType, Storage, type TypedArray } from "../types.ts";
 import { BufferPool } from "./buffer-pool.ts";
+import { OrderedQueue } from "./ordered-queue.ts";
 import { kernelSource } from "./shader-source.ts";
 
 /** A GPU tensor's memory: a pooled buffer that may be larger than the tensor. */
-export class GpuStorage implements Storage {
+export class GpuStorage extends Storage {
   constructor(
     readonly buffer: GPUBuffer,
     readonly length: number,
     readonly dtype: DType,
-  ) {}
+  ) {
+    super();
+  }
   freed = false;
   get byteLength(): number {
     return this.length * 4;
@@ -59,6 +62,8 @@ export class GpuRuntime {
   /** WebGPU reports shader and validation errors asynchronously; they surface at the next read. */
   #errors: string[] = [];
   #pendingChecks: Promise<void>[] = [];
+  /** Submits and writes in program order around host steps (ordered-queue.ts). */
+  #queue = new OrderedQueue((err) => this.#errors.push((err as Error).message ?? String(err)));
   dispatchCount = 0;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterReport, maxBufferSize: number) {
@@ -94,9 +99,10 @@ export class GpuRuntime {
   /** Queue writes land before any later submit, so queued kernels must be submitted first. */
   write(s: GpuStorage, data: TypedArray): void {
     this.flush();
-    if (data.length > 0) {
-      this.device.queue.writeBuffer(s.buffer, 0, data as Float32Array<ArrayBuffer>);
-    }
+    if (data.length === 0) return;
+    // Held back behind a host step, the write must not see later changes to the caller's array.
+    const bytes = (this.#queue.busy ? data.slice() : data) as Float32Array<ArrayBuffer>;
+    this.#queue.do(() => this.device.queue.writeBuffer(s.buffer, 0, bytes));
   }
 
   /** Splits `groups` workgroups over x and y when it exceeds the 65,535 per-dimension limit. */
@@ -217,14 +223,12 @@ export class GpuRuntime {
   flush(): void {
     if (!this.#encoder) return;
     if (this.#pass) this.#pass.end();
-    this.device.queue.writeBuffer(
-      this.#paramBuffer,
-      0,
-      this.#paramBytes,
-      0,
-      PARAM_SLOT * MAX_BATCH,
-    );
-    this.device.queue.submit([this.#encoder.finish()]);
+    const commands = this.#encoder.finish();
+    const params = this.#queue.busy ? this.#paramBytes.slice(0) : this.#paramBytes;
+    this.#queue.do(() => {
+      this.device.queue.writeBuffer(this.#paramBuffer, 0, params, 0, PARAM_SLOT * MAX_BATCH);
+      this.device.queue.submit([commands]);
+    });
     this.#encoder = null;
     this.#pass = null;
     this.#pending = 0;
@@ -244,8 +248,11 @@ export class GpuRuntime {
     }
   }
 
-  /** Reads several storages with one staging buffer and one map: one GPU stall in all. */
-  async readMany(list: readonly GpuStorage[]): Promise<TypedArray[]> {
+  /**
+   * Copies several storages into one staging buffer behind the work queued so far; `read` maps
+   * it once every copy has been submitted: one GPU stall for them all.
+   */
+  #stage(list: readonly GpuStorage[]): { read: () => Promise<TypedArray[]> } {
     const offsets: number[] = [];
     let total = 0;
     for (const s of list) {
@@ -253,9 +260,9 @@ export class GpuRuntime {
       offsets.push(total);
       total += Math.ceil(s.byteLength / 4) * 4;
     }
-    if (total === 0) {
-      return list.map((s) => s.dtype === "i32" ? new Int32Array(0) : new Float32Array(0));
-    }
+    const empty = () =>
+      list.map((s) => s.dtype === "i32" ? new Int32Array(0) : new Float32Array(0));
+    if (total === 0) return { read: () => Promise.resolve(empty()) };
     const staging = this.device.createBuffer({
       size: total,
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -264,16 +271,46 @@ export class GpuRuntime {
       if (s.byteLength > 0) this.copy(s.buffer, 0, staging, offsets[i], s.byteLength);
     });
     this.flush();
-    await staging.mapAsync(GPUMapMode.READ);
-    const bytes = staging.getMappedRange().slice(0);
-    staging.unmap();
-    staging.destroy();
+    const read = async () => {
+      await staging.mapAsync(GPUMapMode.READ);
+      const bytes = staging.getMappedRange().slice(0);
+      staging.unmap();
+      staging.destroy();
+      return list.map((s, i) =>
+        s.dtype === "i32"
+          ? new Int32Array(bytes, offsets[i], s.length)
+          : new Float32Array(bytes, offsets[i], s.length)
+      );
+    };
+    return { read };
+  }
+
+  /** Reads several storages with one staging buffer and one map: one GPU stall in all. */
+  async readMany(list: readonly GpuStorage[]): Promise<TypedArray[]> {
+    const staged = this.#stage(list);
+    await this.#queue.idle();
+    const arrays = await staged.read();
     await this.checkErrors();
-    return list.map((s, i) =>
-      s.dtype === "i32"
-        ? new Int32Array(bytes, offsets[i], s.length)
-        : new Float32Array(bytes, offsets[i], s.length)
-    );
+    return arrays;
+  }
+
+  /**
+   * Runs `compute` on host copies of `inputs` after every command issued so far, and writes the
+   * arrays it returns into their storages before any command issued later reaches the GPU. The
+   * caller goes on at once (dispatch stays synchronous); errors surface at the next read.
+   */
+  hostStep(
+    inputs: readonly GpuStorage[],
+    compute: (data: TypedArray[]) => [GpuStorage, TypedArray][],
+  ): void {
+    const staged = this.#stage(inputs);
+    this.#queue.await(async () => {
+      for (const [s, data] of compute(await staged.read())) {
+        if (data.length > 0) {
+          this.device.queue.writeBuffer(s.buffer, 0, data as Float32Array<ArrayBuffer>);
+        }
+      }
+    });
   }
 }
 

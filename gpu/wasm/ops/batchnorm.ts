@@ -1,6 +1,6 @@
 /** Drivers of the batch-norm kernels (kernels/batchnorm.ts). */
 
-import type { BatchNormShape } from "../../backend.ts";
+import type { BatchNormShape } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

@@ -15,7 +15,7 @@
  * out for).
  */
 
-import type { Conv2dParams } from "../../backend.ts";
+import type { Conv2dParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

@@ -1,6 +1,6 @@
 /** Validation and parameter slots shared by the convolution drivers (WASM and BLAS). */
 
-import type { Conv2dParams } from "../../backend.ts";
+import type { Conv2dParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

@@ -4,7 +4,7 @@
  * input channel (depthwise). Ungrouped convolutions go to conv-blas.ts when a BLAS was found.
  */
 
-import type { Conv2dParams } from "../../backend.ts";
+import type { Conv2dParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

@@ -1,9 +1,8 @@
 /** Drivers of the element-wise kernels (kernels/elementwise.ts). */
 
-import type { BinaryOp, DType, StridedView, UnaryOp } from "../../backend.ts";
-import { sizeOf } from "../../backend.ts";
+import type { BinaryOp, DType, StridedView, UnaryOp } from "../../types.ts";
+import { sizeOf } from "../../types.ts";
 import * as reference from "../../cpu/elementwise.ts";
-import type { CpuStorage } from "../../cpu/storage.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
@@ -60,7 +59,7 @@ function needF32(op: string, ...list: WasmStorage[]): void {
 
 export function unary(rt: WasmRuntime, op: UnaryOp, x: WasmStorage, param: number): WasmStorage {
   needF32(op, x);
-  if (UNARY[op] === TWIN) return rt.upload((reference.unary(op, x, param) as CpuStorage).data);
+  if (UNARY[op] === TWIN) return rt.upload(reference.unary(op, x, param).data);
   const out = rt.alloc(x.length, "f32");
   const p = rt.begin();
   p[S.EW_OP] = UNARY[op];
@@ -87,7 +86,7 @@ export function binary(
   checkView(op, aView, a.length);
   checkView(op, bView, b.length);
   if (BINARY[op] === TWIN) {
-    return rt.upload((reference.binary(op, a, aView, b, bView) as CpuStorage).data);
+    return rt.upload(reference.binary(op, a, aView, b, bView).data);
   }
   const n = sizeOf(aView.shape);
   const out = rt.alloc(n, "f32");

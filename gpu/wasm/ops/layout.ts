@@ -1,7 +1,7 @@
 /** Drivers of the strided copies (kernels/layout.ts). */
 
-import type { StridedView } from "../../backend.ts";
-import { sizeOf } from "../../backend.ts";
+import type { StridedView } from "../../types.ts";
+import { sizeOf } from "../../types.ts";
 import * as reference from "../../cpu/layout.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";

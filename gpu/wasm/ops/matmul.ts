@@ -3,7 +3,7 @@
  * become packing strides, never copies).
  */
 
-import type { MatmulParams } from "../../backend.ts";
+import type { MatmulParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import {

@@ -1,6 +1,6 @@
 /** Drivers of the in-place optimiser updates (kernels/optim.ts). */
 
-import type { AdamParams, SgdParams } from "../../backend.ts";
+import type { AdamParams, SgdParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

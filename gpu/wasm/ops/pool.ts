@@ -1,6 +1,6 @@
 /** Drivers of the pooling kernels (kernels/pool.ts). */
 
-import type { Pool2dParams } from "../../backend.ts";
+import type { Pool2dParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";

@@ -1,7 +1,7 @@
 /** Driver of the reductions (kernels/reduce.ts). */
 
-import type { ReduceOp } from "../../backend.ts";
-import { sizeOf } from "../../backend.ts";
+import type { ReduceOp } from "../../types.ts";
+import { sizeOf } from "../../types.ts";
 import { reducePlan } from "../../reduce-plan.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";

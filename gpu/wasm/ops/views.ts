@@ -1,6 +1,6 @@
 /** Strided-view plumbing of the WASM drivers: bounds checks and the kernels' view slots. */
 
-import type { StridedView } from "../../backend.ts";
+import type { StridedView } from "../../types.ts";
 import { collapseViews, MAX_RANK } from "../../views.ts";
 import { EW_AOFF, EW_ASTR, EW_BOFF, EW_BSTR, EW_RANK, EW_SHAPE } from "../kernels/slots.ts";
 
