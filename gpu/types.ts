@@ -28,44 +28,7 @@ export interface HostStorage extends Storage {
   readonly data: TypedArray;
 }
 
-/** Element-wise ops of one input; `param` feeds the scalar ones (scale, addScalar, powScalar,
- * reverseGrad, leakyRelu slope, clampMin/clampMax bound). */
-export type UnaryOp =
-  | "neg"
-  | "exp"
-  | "log"
-  | "sqrt"
-  | "rsqrt"
-  | "abs"
-  | "sign"
-  | "relu"
-  | "step"
-  | "sigmoid"
-  | "tanh"
-  | "silu"
-  | "square"
-  | "reciprocal"
-  | "scale"
-  | "addScalar"
-  | "powScalar"
-  | "reverseGrad"
-  | "clampMin"
-  | "clampMax";
-
-/** Element-wise ops of two inputs with NumPy broadcasting. Comparisons give 1 or 0. */
-export type BinaryOp =
-  | "add"
-  | "sub"
-  | "mul"
-  | "div"
-  | "pow"
-  | "maximum"
-  | "minimum"
-  | "eq"
-  | "gt"
-  | "ge"
-  /** ReLU's backward (gradient a, input b): 0 where b <= 0, else a (a NaN b passes a, as torch). */
-  | "reluGrad";
+export type { BinaryOp, UnaryOp } from "./elementwise-ops.ts";
 
 /** A strided read of a storage: element (i0..ik) lives at offset + sum(i_d * strides[d]).
  * Strides may be 0 (broadcast) or negative (flip). */

@@ -4,7 +4,8 @@
  * training steps of a small CNN.
  */
 
-import type { Backend, StridedView, UnaryOp } from "../gpu/backend.ts";
+import type { Backend, BinaryOp, StridedView, UnaryOp } from "../gpu/backend.ts";
+import { BINARY_OPS, UNARY_OPS } from "../gpu/elementwise-ops.ts";
 import { contiguousStrides, denseView } from "../gpu/backend.ts";
 import { backward } from "../nn/autograd.ts";
 import { smallCnn } from "../nn/models/small-cnn.ts";
@@ -18,21 +19,8 @@ import { cpu } from "./support/backends.ts";
 import { randomValues } from "./support/gradcheck.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
 
-const UNARY = ("neg exp log sqrt rsqrt abs sign relu step sigmoid tanh silu square reciprocal " +
-  "scale addScalar powScalar reverseGrad clampMin clampMax").split(" ") as UnaryOp[];
-const BINARY = [
-  "add",
-  "sub",
-  "mul",
-  "div",
-  "pow",
-  "maximum",
-  "minimum",
-  "eq",
-  "gt",
-  "ge",
-  "reluGrad",
-] as const;
+const UNARY = Object.keys(UNARY_OPS) as UnaryOp[];
+const BINARY = Object.keys(BINARY_OPS) as BinaryOp[];
 
 Deno.test("element-wise: every unary and binary op, broadcast and strided views", async () => {
   const x = randomValues(1031, 21, -3, 3);

@@ -2,51 +2,11 @@
 
 import type { BinaryOp, DType, StridedView, UnaryOp } from "../types.ts";
 import { sizeOf } from "../types.ts";
+import { BINARY_OPS, UNARY_OPS } from "../elementwise-ops.ts";
 import { collapseViews, packDims } from "../views.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
-
-/**
- * WGSL expressions of `x` and the scalar `p`; the CPU rules in gpu/cpu/elementwise.ts match,
- * NaN included (PyTorch's rules: relu, clamps, maximum and minimum pass NaN on).
- */
-export const UNARY_WGSL: Record<UnaryOp, string> = {
-  neg: "-x",
-  exp: "exp(x)",
-  log: "log(x)",
-  sqrt: "sqrt(x)",
-  rsqrt: "inverseSqrt(x)",
-  abs: "abs(x)",
-  sign: "signf(x)",
-  relu: "select(max(x, 0.0), x, isNanF(x))",
-  step: "select(0.0, 1.0, x > 0.0)",
-  sigmoid: "sigmoidf(x)",
-  tanh: "tanhf(x)",
-  silu: "x * sigmoidf(x)",
-  square: "x * x",
-  reciprocal: "1.0 / x",
-  scale: "x * p",
-  addScalar: "x + p",
-  powScalar: "powf(x, p)",
-  reverseGrad: "-p * x",
-  clampMin: "maxNan(x, p)",
-  clampMax: "minNan(x, p)",
-};
-
-export const BINARY_WGSL: Record<BinaryOp, string> = {
-  add: "a + b",
-  sub: "a - b",
-  mul: "a * b",
-  div: "a / b",
-  pow: "powf(a, b)",
-  maximum: "maxNan(a, b)",
-  minimum: "minNan(a, b)",
-  eq: "select(0.0, 1.0, a == b)",
-  gt: "select(0.0, 1.0, a > b)",
-  ge: "select(0.0, 1.0, a >= b)",
-  reluGrad: "select(0.0, a, b > 0.0 || isNanF(b))",
-};
 
 function linear(n: number): [number, number, number] {
   return GpuRuntime.grid(Math.ceil(n / WG[0]));
@@ -57,7 +17,7 @@ export function unary(rt: GpuRuntime, op: UnaryOp, x: GpuStorage, param: number)
   rt.run({
     family: "elementwise",
     entry: "unary",
-    defines: { EXPR: UNARY_WGSL[op] },
+    defines: { EXPR: UNARY_OPS[op].wgsl },
     workgroupSize: WG,
     dispatch: linear(x.length),
     params: [{ u32: x.length }, { f32: param }],
@@ -81,7 +41,7 @@ export function binary(
   rt.run({
     family: "elementwise",
     entry: "binary",
-    defines: { EXPR: BINARY_WGSL[op] },
+    defines: { EXPR: BINARY_OPS[op].wgsl },
     workgroupSize: WG,
     dispatch: linear(n),
     params: [

@@ -2,6 +2,7 @@
 
 import type { BinaryOp, DType, StridedView, UnaryOp } from "../../types.ts";
 import { sizeOf } from "../../types.ts";
+import { BINARY_OPS, UNARY_OPS, wasmCode } from "../../elementwise-ops.ts";
 import * as reference from "../../cpu/elementwise.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
@@ -11,46 +12,6 @@ import { checkView, writeViews } from "./views.ts";
 /** Below this many elements a kernel runs on the main thread alone (a wake-up costs more). */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 
-/** Ops left to the TypeScript twin (Math.pow's special cases; rare in training). */
-const TWIN = -1;
-
-const UNARY: Record<UnaryOp, number> = {
-  neg: S.U_NEG,
-  exp: S.U_EXP,
-  log: S.U_LOG,
-  sqrt: S.U_SQRT,
-  rsqrt: S.U_RSQRT,
-  abs: S.U_ABS,
-  sign: S.U_SIGN,
-  relu: S.U_RELU,
-  step: S.U_STEP,
-  sigmoid: S.U_SIGMOID,
-  tanh: S.U_TANH,
-  silu: S.U_SILU,
-  square: S.U_SQUARE,
-  reciprocal: S.U_RECIPROCAL,
-  scale: S.U_SCALE,
-  addScalar: S.U_ADD_SCALAR,
-  powScalar: TWIN,
-  reverseGrad: S.U_REVERSE_GRAD,
-  clampMin: S.U_CLAMP_MIN,
-  clampMax: S.U_CLAMP_MAX,
-};
-
-const BINARY: Record<BinaryOp, number> = {
-  add: S.B_ADD,
-  sub: S.B_SUB,
-  mul: S.B_MUL,
-  div: S.B_DIV,
-  pow: TWIN,
-  maximum: S.B_MAXIMUM,
-  minimum: S.B_MINIMUM,
-  eq: S.B_EQ,
-  gt: S.B_GT,
-  ge: S.B_GE,
-  reluGrad: S.B_RELU_GRAD,
-};
-
 function needF32(op: string, ...list: WasmStorage[]): void {
   for (const s of list) {
     if (s.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${s.dtype}`);
@@ -59,10 +20,12 @@ function needF32(op: string, ...list: WasmStorage[]): void {
 
 export function unary(rt: WasmRuntime, op: UnaryOp, x: WasmStorage, param: number): WasmStorage {
   needF32(op, x);
-  if (UNARY[op] === TWIN) return rt.upload(reference.unary(op, x, param).data);
+  const code = wasmCode(UNARY_OPS[op]);
+  // No WASM kernel for this op: the reference rule, on the heap view.
+  if (code === undefined) return rt.upload(reference.unary(op, x, param).data);
   const out = rt.alloc(x.length, "f32");
   const p = rt.begin();
-  p[S.EW_OP] = UNARY[op];
+  p[S.EW_OP] = code;
   p[S.EW_A] = x.ptr;
   p[S.EW_OUT] = out.ptr;
   p[S.EW_N] = x.length;
@@ -85,14 +48,15 @@ export function binary(
   }
   checkView(op, aView, a.length);
   checkView(op, bView, b.length);
-  if (BINARY[op] === TWIN) {
+  const code = wasmCode(BINARY_OPS[op]);
+  if (code === undefined) {
     return rt.upload(reference.binary(op, a, aView, b, bView).data);
   }
   const n = sizeOf(aView.shape);
   const out = rt.alloc(n, "f32");
   if (n === 0) return out;
   const p = rt.begin();
-  p[S.EW_OP] = BINARY[op];
+  p[S.EW_OP] = code;
   p[S.EW_A] = a.ptr;
   p[S.EW_B] = b.ptr;
   p[S.EW_OUT] = out.ptr;
