@@ -2,6 +2,7 @@
 
 import { z } from "zod";
 import { runDownload } from "../data/download-command.ts";
+import { verifyDownloads } from "../data/download-verify.ts";
 import { runMnistDemo } from "../experiments/mnist-demo.ts";
 import { setDefaultBackend } from "../nn/tensor.ts";
 import { backendField } from "../experiments/debias-options.ts";
@@ -33,6 +34,13 @@ const downloadSchema = z.object({
     help: "folder of the private Heidelberg sets",
     value: "<path>",
   }),
+  verify: option(z.boolean().default(false), {
+    help: "fetch nothing: check every downloaded file against <dir>/download-lock.json " +
+      "(sha256, archive CRCs, CSV rows) and exit 1 on any mismatch",
+  }),
+  allowIncomplete: option(z.boolean().default(false), {
+    help: "accept datasets with fewer images than expected (otherwise a failure)",
+  }),
 });
 
 export const downloadCommand: CommandSpec<typeof downloadSchema> = {
@@ -40,7 +48,12 @@ export const downloadCommand: CommandSpec<typeof downloadSchema> = {
   description: "download, verify, extract and crop/resize every dataset of the study (resumable)",
   schema: downloadSchema,
   run: async (o) => {
+    if (o.verify) {
+      if (!(await verifyDownloads({ dir: o.dir })).ok) Deno.exit(1);
+      return;
+    }
     const report = await runDownload({
+      allowIncomplete: o.allowIncomplete,
       only: o.only?.split(",").map((s) => s.trim()).filter(Boolean),
       imageSize: o.imageSize,
       dir: o.dir,

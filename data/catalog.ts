@@ -5,6 +5,12 @@
  * Sources are tried in order; the first that works wins. The catalog is plain
  * data so that tests (and users with mirrors) can pass their own to
  * `runDownload({ catalog })`.
+ *
+ * What the hosts publish to check a download against: figshare (ASAN) gives each file's size
+ * and MD5 through its API, which the download asks for and checks; Google Drive, Kaggle and
+ * skinclass.de (MClass) publish no checksum, only a Content-Length, which the transfer is held
+ * to. Every archive is also checked against its own CRC-32s, and the sha256 of every file is
+ * recorded on first download (data/download-lock.ts), so later changes are caught.
  */
 
 import { TRAIN_COLUMNS } from "./labels.ts";
@@ -19,6 +25,11 @@ export interface HttpSource {
   imageRoot?: string;
   sha256?: string;
   size?: number;
+  /**
+   * A figshare file: its size and MD5 are asked of figshare's public API before the download
+   * (`GET api.figshare.com/v2/articles/<article>/files/<file>`) and checked after it.
+   */
+  figshare?: { article: number; file: number };
 }
 
 /** An archive on Google Drive (large files need the confirmation-page flow). */
@@ -94,11 +105,19 @@ export interface DatasetEntry {
   flatten: boolean;
 }
 
-/** An annotation CSV: mirrors tried in order, and the columns it must have. */
+/**
+ * An annotation CSV: mirrors tried in order, the columns it must have and, where the study's
+ * file is known, its data rows, size and sha256 (so a download cut short, even one served
+ * without a Content-Length, is refused rather than kept with its last row padded).
+ */
 export interface AnnotationCsv {
   file: string;
   urls: string[];
   columns: readonly string[];
+  /** Data rows (lines after the header). */
+  rows?: number;
+  size?: number;
+  sha256?: string;
 }
 
 const STUDY_REPO = "pbevan1/Skin-Deep-Unlearning";
@@ -111,22 +130,56 @@ export function studyCsvUrls(file: string): string[] {
   ];
 }
 
-const csv = (file: string, columns: readonly string[]): AnnotationCsv => ({
-  file,
-  urls: studyCsvUrls(file),
-  columns,
-});
+const csv = (
+  file: string,
+  columns: readonly string[],
+  known?: { rows: number; size: number; sha256: string },
+): AnnotationCsv => ({ file, urls: studyCsvUrls(file), columns, ...known });
 
-/** The study's annotation CSVs (instrument proxy, marked, scale, folds, test labels). */
+/**
+ * The study's annotation CSVs (instrument proxy, marked, scale, folds, test labels). Rows, sizes
+ * and sha256 are those of the files in the study's repository (pbevan1/Skin-Deep-Unlearning at
+ * 855765e, data/csv); the training CSV was too large for the copy of that repository these
+ * numbers come from, so only its columns are checked (and its sha256 is locked on first
+ * download).
+ */
 export const ANNOTATION_CSVS: readonly AnnotationCsv[] = [
   csv("isic_train_20-19-18-17.csv", TRAIN_COLUMNS),
-  csv("atlas_processed.csv", ["derm", "clinic", "target"]),
-  csv("asan.csv", ["image_name", "target"]),
-  csv("MClassD.csv", ["image_name", "target"]),
-  csv("MClassC.csv", ["image_name", "target"]),
-  csv("holger_blank.csv", ["image_name", "target"]),
-  csv("holger_marked.csv", ["image_name", "target"]),
-  csv("holger_rulers.csv", ["image_name", "target"]),
+  csv("atlas_processed.csv", ["derm", "clinic", "target"], {
+    rows: 1011,
+    size: 146139,
+    sha256: "cb3b2d5eeeb5e6dcef6e884160148e7d3c61fdb0c7bfc21a20968041808ad1c1",
+  }),
+  csv("asan.csv", ["image_name", "target"], {
+    rows: 852,
+    size: 21277,
+    sha256: "ee4552ef504148f99f0966138bdfae3e012a0501044229d50e4dad9935d00aca",
+  }),
+  csv("MClassD.csv", ["image_name", "target"], {
+    rows: 100,
+    size: 1918,
+    sha256: "d9654ee4bb9e86e8cb4de961b9281a3f0a8d85e614a03a803b2bb94e50855b25",
+  }),
+  csv("MClassC.csv", ["image_name", "target"], {
+    rows: 100,
+    size: 1386,
+    sha256: "1c3d611e02fe48ecc518afeb39ffeb8cd163c721d70ce3c72618d5997d830821",
+  }),
+  csv("holger_blank.csv", ["image_name", "target"], {
+    rows: 130,
+    size: 3929,
+    sha256: "dac9c826a7be738b9954632f894b62a59cafd778a527db1219f56f13fd806849",
+  }),
+  csv("holger_marked.csv", ["image_name", "target"], {
+    rows: 130,
+    size: 3929,
+    sha256: "2be738d1007c94a2b636095c5589dbd9a257046d97538563ec469dceaa719c31",
+  }),
+  csv("holger_rulers.csv", ["image_name", "target"], {
+    rows: 130,
+    size: 3929,
+    sha256: "5788bd1d9d1fb8b84a9051fd62c6e260a2ee27733fa3dc70eda869ed53a16a07",
+  }),
 ];
 
 const ISIC_LICENCE = "ISIC Archive challenge data, CC BY-NC 4.0 (attribute the ISIC challenge); " +
@@ -210,6 +263,7 @@ export const CATALOG: readonly DatasetEntry[] = [
       url: "https://ndownloader.figshare.com/files/9328573",
       archive: "ASAN_raw.zip",
       imageRoot: "test-asan test",
+      figshare: { article: 5406223, file: 9328573 },
     }],
     flatten: true,
   },

@@ -78,9 +78,10 @@ function splitRecords(text: string, fileName: string): { fields: string[]; line:
 }
 
 /**
- * Parses CSV text with a header line. Blank lines are skipped; a row with
- * more fields than the header is an error, a shorter one is padded with
- * empty cells (as pandas reads it).
+ * Parses CSV text with a header line. Blank lines are skipped; a row with more
+ * or fewer fields than the header is an error naming the line. pandas pads a
+ * short row with NaN, which is how a download cut mid-row used to keep its
+ * last row with made-up zeros; an empty cell (`a,,b`) is still a missing value.
  */
 export function parseCsv(text: string, fileName = "<csv>"): CsvRows {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -104,8 +105,16 @@ export function parseCsv(text: string, fileName = "<csv>"): CsvRows {
         `${fields.length} fields but the header has ${columns.length} columns`,
       );
     }
+    if (fields.length < columns.length) {
+      throw csvError(
+        fileName,
+        line,
+        `${fields.length} of the header's ${columns.length} fields (a row cut short: ` +
+          `truncated download?); missing "${columns.slice(fields.length).join('", "')}"`,
+      );
+    }
     const row: CsvRow = {};
-    for (let c = 0; c < columns.length; c++) row[columns[c]] = fields[c] ?? "";
+    for (let c = 0; c < columns.length; c++) row[columns[c]] = fields[c];
     rows.push(row);
   }
   return rows;

@@ -7,6 +7,12 @@
  * It never deletes anything under `<dir>/images`. One dataset failing (or a
  * manual archive missing) does not stop the others; the closing table says
  * what each ended as.
+ *
+ * Nothing is accepted unchecked: every file's sha256 is recorded on first
+ * download in `<dir>/download-lock.json` and held to it afterwards, a new
+ * archive's CRCs are all checked, annotation CSVs must have complete rows and
+ * the study's row counts, and a dataset with fewer images than expected is a
+ * failure unless `allowIncomplete` is set.
  */
 import { join } from "node:path";
 import { writeTextFileAtomic } from "../nn/atomic-file.ts";
@@ -19,15 +25,11 @@ import {
   selectDatasets,
 } from "./catalog.ts";
 import { parseCsv, requireColumns } from "./csv.ts";
-import { baseUrlRewriter, downloadFile } from "./http-download.ts";
+import { baseUrlRewriter } from "./http-download.ts";
+import { DownloadLock, lockedDownload } from "./download-lock.ts";
 import { describe, fetchUrlList, obtainArchive, type SourceContext } from "./download-sources.ts";
-import {
-  folderImageItems,
-  type ImageItem,
-  isImageName,
-  preprocessAll,
-  zipImageItems,
-} from "./preprocess.ts";
+import { folderImageItems, type ImageItems, isImageName, zipImageItems } from "./image-items.ts";
+import { preprocessAll } from "./preprocess.ts";
 import { assertSafeEntries, ZipReader } from "./zip-extract.ts";
 
 export interface DownloadOptions {
@@ -56,6 +58,11 @@ export interface DownloadOptions {
   progressWrite?: (text: string) => void;
   /** Where messages go (default console.log). */
   log?: (line: string) => void;
+  /**
+   * Accept a dataset with fewer images than the catalog expects (corrupt or unreachable images,
+   * or images dropped because another of the same name came first) instead of failing it.
+   */
+  allowIncomplete?: boolean;
 }
 
 /** One line of the closing table. */
@@ -78,6 +85,7 @@ interface Ctx extends SourceContext {
   size: number;
   workers: number;
   heidelbergDir?: string;
+  allowIncomplete: boolean;
 }
 
 /** Written next to a finished dataset's images; a rerun that finds it skips the dataset. */
@@ -124,31 +132,61 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-/** Fetches one annotation CSV (trying its mirrors) and checks its columns. */
+/**
+ * Checks an annotation CSV's text: not a Git LFS pointer, every row complete (csv.ts refuses
+ * short rows), the columns the labels need, and the study's row count where it is known.
+ */
+export function checkAnnotationCsv(text: string, spec: AnnotationCsv, path: string): void {
+  if (text.startsWith("version https://git-lfs")) {
+    throw new Error(`${path} is a Git LFS pointer, not the CSV`);
+  }
+  const rows = parseCsv(text, path);
+  requireColumns(rows, spec.columns, path);
+  if (spec.rows !== undefined && rows.length !== spec.rows) {
+    throw new Error(
+      `${path}: ${rows.length} data rows, but the study's ${spec.file} has ${spec.rows} ` +
+        `(a download cut short?)`,
+    );
+  }
+}
+
+/** Fetches one annotation CSV (trying its mirrors) and checks it; a bad copy is removed. */
 async function fetchAnnotationCsv(spec: AnnotationCsv, ctx: Ctx): Promise<void> {
   const dest = join(ctx.dir, "csv", spec.file);
   const errors: string[] = [];
   for (const url of spec.urls) {
     try {
-      await downloadFile({ url, dest, label: spec.file }, ctx.http);
-      const text = await Deno.readTextFile(dest);
-      if (text.startsWith("version https://git-lfs")) {
-        await Deno.remove(dest);
-        errors.push(`${url} served a Git LFS pointer`);
-        continue;
-      }
+      const req = { url, dest, label: spec.file, sha256: spec.sha256, size: spec.size };
+      await lockedDownload(req, ctx.lock, ctx.http, ctx.log);
       try {
-        requireColumns(parseCsv(text, dest), spec.columns, dest);
+        checkAnnotationCsv(await Deno.readTextFile(dest), spec, dest);
       } catch (err) {
+        ctx.lock.forget(dest);
         await Deno.remove(dest);
         throw err;
       }
       return;
     } catch (err) {
-      errors.push((err as Error).message);
+      errors.push(`${url}: ${(err as Error).message}`);
     }
   }
   throw new Error(errors.join("; "));
+}
+
+/**
+ * Checks every CRC of an archive seen for the first time; a damaged one is forgotten by the
+ * lock and, unless the user put it there by hand, removed so that a rerun fetches it again.
+ */
+async function verifyNewArchive(zip: ZipReader, manual: boolean, ctx: Ctx): Promise<void> {
+  try {
+    await zip.verify();
+  } catch (err) {
+    zip.close();
+    ctx.lock.forget(zip.path);
+    if (manual) throw err;
+    await Deno.remove(zip.path).catch(() => {});
+    throw new Error(`${(err as Error).message}; the archive was removed so a rerun fetches it`);
+  }
 }
 
 async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> {
@@ -167,11 +205,13 @@ async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> 
     marker && marker.imageSize === ctx.size && before >= marker.images &&
     (marker.failed ?? []).length === 0
   ) {
-    const state = before >= entry.expectedImages ? "complete" : "incomplete";
+    const complete = before >= entry.expectedImages;
     const corrupt = marker.corrupt?.length ? `, ${marker.corrupt.length} corrupt` : "";
-    return row(`${state} (already done${corrupt})`, true, before);
+    const status = `${complete ? "complete" : "incomplete"} (already done${corrupt})`;
+    return row(status, complete || ctx.allowIncomplete, before);
   }
-  let items: ImageItem[];
+  const onClash = ctx.allowIncomplete ? "keep-first" : "error";
+  let listed: ImageItems;
   let failed: string[] = [];
   let sourceName: string;
   let zip: ZipReader | undefined;
@@ -183,12 +223,12 @@ async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> 
       return row(`private: set ${source.envVar}`, true, before);
     }
     if (!(await exists(folder))) throw new Error(`${source.envVar} folder not found: ${folder}`);
-    items = await folderImageItems(folder, entry.flatten);
+    listed = await folderImageItems(folder, entry.flatten, onClash);
     sourceName = folder;
   } else if (source?.kind === "url-list") {
     const fetched = await fetchUrlList(source, entry, ctx);
     failed = fetched.failed;
-    items = await folderImageItems(fetched.rawDir, true);
+    listed = await folderImageItems(fetched.rawDir, true, onClash);
     sourceName = source.csvUrl;
   } else {
     const got = await obtainArchive(entry, ctx);
@@ -199,22 +239,29 @@ async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> 
     try {
       zip = await ZipReader.open(got.path);
     } catch (err) {
+      ctx.lock.forget(got.path);
       if (got.source.kind === "manual") throw err;
       await Deno.remove(got.path).catch(() => {});
       throw new Error(`${(err as Error).message}; the archive was removed so a rerun fetches it`);
     }
     try {
       assertSafeEntries(zip.entries, outDir, got.path);
-      items = zipImageItems(zip, got.source.imageRoot);
-      if (items.length === 0) {
+      listed = await zipImageItems(zip, got.source.imageRoot, onClash);
+      if (listed.items.length === 0) {
         throw new Error(`no images under "${got.source.imageRoot ?? "/"}" in ${got.path}`);
       }
     } catch (err) {
       zip.close();
       throw err;
     }
+    if (got.firstSeen) {
+      ctx.log(`  ${entry.name}: checking the CRCs of ${zip.entries.length} archive entries`);
+      await verifyNewArchive(zip, got.source.kind === "manual", ctx);
+    }
     sourceName = describe(got.source);
   }
+  const { items, dropped } = listed;
+  for (const d of dropped) ctx.log(`  ${entry.name}: dropped ${d} (another image has its name)`);
   try {
     const result = await preprocessAll({
       items,
@@ -241,9 +288,21 @@ async function processEntry(entry: DatasetEntry, ctx: Ctx): Promise<SummaryRow> 
     const notes = [
       result.corrupt.length > 0 ? `${result.corrupt.length} corrupt` : "",
       failed.length > 0 ? `${failed.length} not fetched` : "",
+      dropped.length > 0 ? `${dropped.length} dropped (name taken)` : "",
     ].filter((n) => n !== "");
-    const status = found >= entry.expectedImages ? "complete" : "incomplete";
-    return row(notes.length > 0 ? `${status} (${notes.join(", ")})` : status, true, found);
+    const complete = found >= entry.expectedImages;
+    const status = complete ? "complete" : "incomplete";
+    if (!complete && !ctx.allowIncomplete) {
+      ctx.log(
+        `  ${entry.name}: ${found} of ${entry.expectedImages} images; a failure unless ` +
+          `--allow-incomplete is given`,
+      );
+    }
+    return row(
+      notes.length > 0 ? `${status} (${notes.join(", ")})` : status,
+      complete || ctx.allowIncomplete,
+      found,
+    );
   } finally {
     zip?.close();
   }
@@ -269,8 +328,12 @@ export async function runDownload(options: DownloadOptions = {}): Promise<Downlo
   }
   const catalog = options.catalog ?? CATALOG;
   const entries = selectDatasets(catalog, options.only);
+  const dir = options.dir ?? "./data";
+  await Deno.mkdir(dir, { recursive: true });
   const ctx: Ctx = {
-    dir: options.dir ?? "./data",
+    dir,
+    lock: await DownloadLock.load(dir),
+    allowIncomplete: options.allowIncomplete ?? false,
     size,
     workers: options.workers ?? Math.min(8, navigator.hardwareConcurrency || 1),
     env: options.env ?? Deno.env,
@@ -302,11 +365,12 @@ export async function runDownload(options: DownloadOptions = {}): Promise<Downlo
       ctx.log(`  annotation CSV failed: ${message}`);
     }
   }
+  await ctx.lock.save();
   const rows: SummaryRow[] = [];
   for (const entry of entries) {
     ctx.log(`${entry.name}: ${entry.title}`);
     try {
-      rows.push(await processEntry(entry, ctx));
+      rows.push(await processEntry(entry, ctx).finally(() => ctx.lock.save()));
     } catch (err) {
       const message = (err as Error).message;
       ctx.log(`  ${entry.name} failed: ${message}`);

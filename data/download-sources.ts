@@ -5,15 +5,18 @@
  * per-image URL lists. Used by data/download-command.ts.
  */
 import { join, resolve } from "node:path";
-import type { DatasetEntry, DatasetSource, UrlListSource } from "./catalog.ts";
+import type { DatasetEntry, DatasetSource, HttpSource, UrlListSource } from "./catalog.ts";
 import { parseCsv, requireColumns } from "./csv.ts";
-import { downloadFile, type HttpContext, redactUrl, request } from "./http-download.ts";
+import { checkRecorded, type DownloadLock, lockedDownload } from "./download-lock.ts";
+import { type HttpContext, redactUrl, request } from "./http-download.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** What acquiring a source needs from the download command. */
 export interface SourceContext {
   dir: string;
   http: HttpContext;
+  /** The sha256 of every file fetched so far (data/download-lock.ts). */
+  lock: DownloadLock;
   env: { get(name: string): string | undefined };
   log: (line: string) => void;
   progress: boolean;
@@ -44,16 +47,38 @@ export function describe(source: DatasetSource): string {
 
 export type ArchiveSource = Extract<DatasetSource, { archive: string }>;
 
-/** Finds or downloads the entry's archive; `missing` lists what the user must do. */
+/** An archive on disk; `firstSeen` when this run recorded it (so its CRCs get checked). */
+export interface ObtainedArchive {
+  path: string;
+  source: ArchiveSource;
+  firstSeen: boolean;
+}
+
+/**
+ * Finds or downloads the entry's archive; `missing` lists what the user must do. An archive
+ * already on disk is held to its lock entry: a downloadable one that changed is fetched again,
+ * a manual one that changed is an error.
+ */
 export async function obtainArchive(
   entry: DatasetEntry,
   ctx: SourceContext,
-): Promise<{ path: string; source: ArchiveSource } | { missing: string[] }> {
+): Promise<ObtainedArchive | { missing: string[] }> {
   const raw = join(ctx.dir, "raw_images");
   const sources = entry.sources.filter((s): s is ArchiveSource => "archive" in s);
   for (const source of sources) {
     const path = join(raw, source.archive);
-    if (await exists(path)) return { path, source };
+    if (!(await exists(path))) continue;
+    const known = ctx.lock.get(path);
+    const state = await checkRecorded(path, ctx.lock, describe(source));
+    if (state !== "changed") return { path, source, firstSeen: state === "first-seen" };
+    if (source.kind === "manual") {
+      throw new Error(
+        `${resolve(path)} is not the file recorded ${known?.recorded} in ${ctx.lock.path} ` +
+          `(sha256 ${known?.sha256}); restore it, or delete its entry there to accept it`,
+      );
+    }
+    ctx.log(`  ${path} changed since it was recorded ${known?.recorded}; fetching it again`);
+    await Deno.remove(path);
   }
   const problems: string[] = [];
   for (const source of sources) {
@@ -67,13 +92,16 @@ export async function obtainArchive(
         );
         continue;
       }
+      const get = (req: Parameters<typeof lockedDownload>[0]) =>
+        lockedDownload(req, ctx.lock, ctx.http, ctx.log);
       if (source.kind === "http") {
         const { url, sha256, size } = source;
-        await downloadFile({ url, dest, sha256, size, label, rejectHtml: true }, ctx.http);
+        const published = source.figshare ? await figshareFileInfo(source, ctx) : {};
+        await get({ url, dest, sha256, size, ...published, label, rejectHtml: true });
       } else if (source.kind === "gdrive") {
         const { url, headers } = await resolveGoogleDrive(source.id, ctx.http);
         const { sha256, size } = source;
-        await downloadFile({ url, headers, dest, sha256, size, label, rejectHtml: true }, ctx.http);
+        await get({ url, headers, dest, sha256, size, label, rejectHtml: true });
       } else {
         const creds = await findKaggleCredentials(ctx.env);
         if (!creds) {
@@ -85,9 +113,9 @@ export async function obtainArchive(
         }
         ctx.log(`  using Kaggle credentials from ${creds.where}`);
         const { url, authHeaders } = kaggleDownload(source.dataset, creds);
-        await downloadFile({ url, authHeaders, dest, label, rejectHtml: true }, ctx.http);
+        await get({ url, authHeaders, dest, label, rejectHtml: true });
       }
-      return { path: dest, source };
+      return { path: dest, source, firstSeen: true };
     } catch (err) {
       problems.push(`${describe(source)}: ${(err as Error).message}`);
       ctx.log(`  ${entry.name}: ${describe(source)} failed: ${(err as Error).message}`);
@@ -100,7 +128,12 @@ export async function obtainArchive(
 /** Downloads every image of a URL list into raw_images/<folder>/; returns per-image failures. */
 export async function fetchUrlList(source: UrlListSource, entry: DatasetEntry, ctx: SourceContext) {
   const csvPath = join(ctx.dir, "csv", source.csvFile);
-  await downloadFile({ url: source.csvUrl, dest: csvPath, label: source.csvFile }, ctx.http);
+  await lockedDownload(
+    { url: source.csvUrl, dest: csvPath, label: source.csvFile },
+    ctx.lock,
+    ctx.http,
+    ctx.log,
+  );
   const rows = parseCsv(await Deno.readTextFile(csvPath), csvPath);
   requireColumns(rows, [source.urlColumn, source.nameColumn], csvPath);
   const rawDir = join(ctx.dir, "raw_images", entry.folder);
@@ -121,9 +154,11 @@ export async function fetchUrlList(source: UrlListSource, entry: DatasetEntry, c
       const name = `${row[source.nameColumn]}${source.extension}`;
       try {
         if (!row[source.urlColumn]) throw new Error("no URL in the CSV");
-        await downloadFile(
+        await lockedDownload(
           { url: row[source.urlColumn], dest: join(rawDir, name), rejectHtml: true },
+          ctx.lock,
           { ...ctx.http, progress: false, retries: Math.min(1, ctx.http.retries ?? 1) },
+          ctx.log,
         );
       } catch (err) {
         failed.push(`${name}: ${(err as Error).message}`);
@@ -135,6 +170,39 @@ export async function fetchUrlList(source: UrlListSource, entry: DatasetEntry, c
   bar?.finish();
   if (failed.length > 0) ctx.log(`  ${entry.name}: ${failed.length} images could not be fetched`);
   return { rawDir, failed };
+}
+
+/**
+ * The size and MD5 figshare publishes for a file (its public API), to check the download
+ * against. When the API cannot be reached or says nothing usable, the download goes ahead
+ * held to the archive's CRCs and the lock file alone, and the log says so.
+ */
+export async function figshareFileInfo(
+  source: HttpSource,
+  ctx: SourceContext,
+): Promise<{ size?: number; md5?: string; checksumSource?: string }> {
+  const { article, file } = source.figshare!;
+  const url = `https://api.figshare.com/v2/articles/${article}/files/${file}`;
+  try {
+    const { res } = await request(url, { accept: "application/json" }, undefined, ctx.http);
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`HTTP ${res.status}`);
+    }
+    const info = await res.json() as { size?: unknown; computed_md5?: unknown };
+    const size = Number.isSafeInteger(info.size) ? info.size as number : undefined;
+    const md5 = typeof info.computed_md5 === "string" && /^[0-9a-f]{32}$/i.test(info.computed_md5)
+      ? info.computed_md5
+      : undefined;
+    if (size === undefined && md5 === undefined) throw new Error("no size or MD5 in the answer");
+    return { size: source.size ?? size, md5, checksumSource: `figshare's API (${url})` };
+  } catch (err) {
+    ctx.log(
+      `  figshare file ${file}: no published size/MD5 (${(err as Error).message}); relying on ` +
+        `the archive's CRCs and the lock file`,
+    );
+    return {};
+  }
 }
 
 function htmlUnescape(s: string): string {

@@ -3,7 +3,8 @@
  *
  * Bytes go to `<dest>.partial`; a dropped connection is resumed with
  * `Range: bytes=N-` (206 appends, 200 restarts), and the file is renamed into
- * place only after its size and sha256 check out, so a file at `dest` is
+ * place only after its size and checksums (sha256, and MD5 where a host
+ * publishes one) check out and it is flushed to disk, so a file at `dest` is
  * always complete. Credentials travel in headers, only to the origin they
  * were meant for, and never appear in messages: URLs are redacted first.
  * Google Drive and Kaggle specifics live in data/download-sources.ts.
@@ -31,7 +32,11 @@ export interface DownloadRequest {
   url: string;
   dest: string;
   sha256?: string;
+  /** MD5 the host publishes (figshare's API does); checked like the sha256. */
+  md5?: string;
   size?: number;
+  /** Where the expected checksums come from, for the mismatch message (e.g. the lock file). */
+  checksumSource?: string;
   /** Sent on every hop to the origin of `url` and never to another (redirect targets). */
   authHeaders?: Record<string, string>;
   /** Sent on every hop. */
@@ -48,6 +53,8 @@ export interface DownloadResult {
   skipped: boolean;
   /** True when the transfer continued an interrupted one with a Range request. */
   resumed: boolean;
+  /** The file's sha256 (hex), checked against `sha256` when one was given. */
+  sha256: string;
 }
 
 const SECRET_PARAM = /sig|token|key|auth|cred|secret|password|expires|policy/i;
@@ -141,10 +148,39 @@ async function removeIfPresent(path: string): Promise<void> {
 
 /** Streams a file through sha256 (hex), without loading it whole. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
+  return (await hashFile(path)).sha256;
+}
+
+/** sha256 and MD5 (hex) of a file in one streaming pass. */
+export async function hashFile(path: string): Promise<{ sha256: string; md5: string }> {
+  const sha = createHash("sha256");
+  const md5 = createHash("md5");
   using file = await Deno.open(path, { read: true });
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
+  for await (const chunk of file.readable) {
+    sha.update(chunk);
+    md5.update(chunk);
+  }
+  return { sha256: sha.digest("hex"), md5: md5.digest("hex") };
+}
+
+/** The first expected checksum `hashes` do not match, or undefined when all match. */
+function checksumMismatch(
+  req: DownloadRequest,
+  hashes: { sha256: string; md5: string },
+): string | undefined {
+  if (req.sha256 && hashes.sha256 !== req.sha256.toLowerCase()) {
+    return `expected sha256 ${req.sha256}, got ${hashes.sha256}`;
+  }
+  if (req.md5 && hashes.md5 !== req.md5.toLowerCase()) {
+    return `expected MD5 ${req.md5}, got ${hashes.md5}`;
+  }
+  return undefined;
+}
+
+/** Flushes a finished download to disk before it is renamed into place. */
+async function syncFile(path: string): Promise<void> {
+  using file = await Deno.open(path, { read: true, write: true });
+  await file.sync();
 }
 
 /** Streams one response body into the partial file; returns the new length. */
@@ -264,9 +300,12 @@ export async function downloadFile(
   const existing = await fileSize(req.dest);
   if (existing !== undefined) {
     const sizeOk = req.size === undefined || existing === req.size;
-    if (sizeOk && (!req.sha256 || (await sha256File(req.dest)) === req.sha256.toLowerCase())) {
-      return { path: req.dest, bytes: existing, skipped: true, resumed: false };
+    const hashes = sizeOk ? await hashFile(req.dest) : undefined;
+    if (hashes && !checksumMismatch(req, hashes)) {
+      const done = { path: req.dest, bytes: existing, skipped: true, resumed: false };
+      return { ...done, sha256: hashes.sha256 };
     }
+    // A changed or damaged local copy: fetched again, and checked against the same checksums.
     await Deno.remove(req.dest);
   }
   let offset = (await fileSize(partial)) ?? 0;
@@ -296,16 +335,23 @@ export async function downloadFile(
     await removeIfPresent(partial);
     throw new Error(`size mismatch for ${name}: expected ${req.size} bytes, got ${offset}`);
   }
-  if (req.sha256) {
-    const actual = await sha256File(partial);
-    if (actual !== req.sha256.toLowerCase()) {
-      await removeIfPresent(partial);
-      throw new Error(
-        `checksum mismatch for ${name} (from ${redactUrl(req.url)}): ` +
-          `expected sha256 ${req.sha256}, got ${actual}; the file was removed`,
-      );
-    }
+  const hashes = await hashFile(partial);
+  const mismatch = checksumMismatch(req, hashes);
+  if (mismatch) {
+    await removeIfPresent(partial);
+    const source = req.checksumSource ? ` (expected values from ${req.checksumSource})` : "";
+    throw new Error(
+      `checksum mismatch for ${name} (from ${redactUrl(req.url)}): ${mismatch}${source}; ` +
+        `the file was removed`,
+    );
   }
+  await syncFile(partial);
   await Deno.rename(partial, req.dest);
-  return { path: req.dest, bytes: offset, skipped: false, resumed: state.resumed === true };
+  return {
+    path: req.dest,
+    bytes: offset,
+    skipped: false,
+    resumed: state.resumed === true,
+    sha256: hashes.sha256,
+  };
 }

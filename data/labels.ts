@@ -10,6 +10,7 @@
  * split, then (with `instrument`) keep the eight most populated image sizes.
  */
 import { type CsvRow, type CsvRows, numberCell, readCsvFile, requireColumns } from "./csv.ts";
+import { dropRepeatedImages, imagePathInside } from "./label-checks.ts";
 
 /** One labelled image. Bias columns are 0/1 (instrument 0..7); -1 means "not assigned". */
 export interface LabelRecord {
@@ -78,6 +79,8 @@ export interface TrainingLabelOptions {
   instrumentSizes?: string[];
   /** Fraction of 2018 rows that form the validation split (study: 0.33). */
   valFraction?: number;
+  /** Hears of images the CSV lists more than once with the same labels (default console.warn). */
+  warn?: (message: string) => void;
 }
 
 export interface TrainingLabels {
@@ -89,6 +92,8 @@ export interface TrainingLabels {
 }
 
 interface Row {
+  /** 1-based data row of the CSV, for messages. */
+  row: number;
   name: string;
   target: number;
   benign: boolean;
@@ -112,13 +117,18 @@ function binary(row: CsvRow, col: string, file: string, i: number, fallback?: nu
   return v;
 }
 
-function parseTrainRows(rows: CsvRows, file: string): Row[] {
+function parseTrainRows(
+  rows: CsvRows,
+  file: string,
+  warn: (message: string) => void,
+): Row[] {
   requireColumns(rows, TRAIN_COLUMNS, file);
   const hasBM = rows.columns.includes("benign_malignant");
   const hasMclass = rows.columns.includes("mclassd");
-  return rows.map((r, i) => {
+  const parsed = rows.map((r, i): Row => {
     const target = binary(r, "target", file, i);
     return {
+      row: i + 1,
       name: r.image_name,
       target,
       // The study removes rows whose benign_malignant is "benign"; target 0 when absent.
@@ -133,6 +143,17 @@ function parseTrainRows(rows: CsvRows, file: string): Row[] {
       mclassd: hasMclass ? numberCell(r, "mclassd", file, i, 0) : 0,
     };
   });
+  return dropRepeatedImages(
+    parsed.map((r, i) => ({
+      key: r.name,
+      labels: `target ${r.target}, benign ${r.benign}, marked ${r.marked}, scale ${r.scale}`,
+      raw: rows.columns.map((c) => rows[i][c]).join(","),
+      value: r,
+    })),
+    file,
+    warn,
+    "keep",
+  );
 }
 
 /** Removes benign rows with the artefact, then prepends `copies` copies of the remaining ones. */
@@ -203,9 +224,13 @@ export function topSizeGroups(rows: { name: string; size: string }[], k = 8): st
   return byCount.slice(0, k).map(([s]) => s).sort();
 }
 
-function trainPath(row: Row, o: TrainingLabelOptions): string {
+function trainPath(row: Row, o: TrainingLabelOptions, file: string): string {
   const folder = row.year === 2020 ? "isic_20_train" : "isic_19_train";
-  return `${o.imageDir}/${folder}_${o.imageSize}/${row.name}.jpg`;
+  return imagePathInside(
+    `${o.imageDir}/${folder}_${o.imageSize}`,
+    `${row.name}.jpg`,
+    `${file}, row ${row.row}`,
+  );
 }
 
 /** Applies the study's training-label pipeline to parsed CSV rows (see the module doc). */
@@ -214,7 +239,7 @@ export function buildTrainingLabels(
   options: TrainingLabelOptions,
   fileName = "isic_train_20-19-18-17.csv",
 ): TrainingLabels {
-  let rows = parseTrainRows(csv, fileName);
+  let rows = parseTrainRows(csv, fileName, options.warn ?? console.warn);
   if (options.marked && options.skew) rows = skewBy(rows, "marked", options.duplicationsM ?? 20);
   if (options.rulers && options.skew) rows = skewBy(rows, "scale", options.duplicationsR ?? 18);
   const mclass = new Set([...(options.mclassNames ?? [])].map(stripExtension));
@@ -228,7 +253,7 @@ export function buildTrainingLabels(
     scale: r.scale,
     instrument,
     fold: foldOf(r, fileName),
-    filepath: trainPath(r, options),
+    filepath: trainPath(r, options, fileName),
     year: r.year,
   });
 
@@ -305,17 +330,24 @@ export const TEST_SETS = {
 
 export type TestSetName = keyof typeof TEST_SETS;
 
-/** Builds test records from a parsed test CSV (see {@linkcode readTestLabels}). */
+/**
+ * Builds test records from a parsed test CSV (see {@linkcode readTestLabels}). An image name
+ * that leaves its folder, or an image listed with two different labels, is an error naming the
+ * CSV and the rows; an image listed twice with the same labels is kept once (and `warn` hears
+ * of it), so no image counts twice in the metrics.
+ */
 export function buildTestLabels(
   name: TestSetName,
   csv: CsvRows,
   paths: Omit<LabelPaths, "csvDir">,
   fileName: string = TEST_SETS[name].csv,
+  warn: (message: string) => void = console.warn,
 ): LabelRecord[] {
   const spec = TEST_SETS[name];
   requireColumns(csv, [spec.column, "target"], fileName);
   const hasMarked = csv.columns.includes("marked");
-  return csv.map((r, i) => ({
+  const folder = `${paths.imageDir}/${spec.folder}_${paths.imageSize}`;
+  const records = csv.map((r, i): LabelRecord => ({
     imageName: r[spec.column],
     target: binary(r, "target", fileName, i),
     // The Heidelberg marked / ruler sets are defined by their artefact.
@@ -323,9 +355,23 @@ export function buildTestLabels(
     scale: name === "heid_rulers" ? 1 : 0,
     instrument: 0,
     fold: -1,
-    filepath: `${paths.imageDir}/${spec.folder}_${paths.imageSize}/${spec.sub}${r[spec.column]}`,
+    filepath: imagePathInside(
+      folder,
+      `${spec.sub}${r[spec.column]}`,
+      `${fileName}, row ${i + 1} (column "${spec.column}")`,
+    ),
     year: 0,
   }));
+  return dropRepeatedImages(
+    records.map((r, i) => ({
+      key: r.imageName,
+      labels: `target ${r.target}, marked ${r.marked}`,
+      raw: csv.columns.map((c) => csv[i][c]).join(","),
+      value: r,
+    })),
+    fileName,
+    warn,
+  );
 }
 
 /** Reads one test set's labels: Atlas derm/clinic, ASAN, MClass D/C, Heidelberg plain/marked/rulers. */

@@ -10,9 +10,8 @@
  * exists is complete and a rerun skips it.
  */
 import { Image } from "imagescript";
-import { basename, join, relative } from "node:path";
+import { join } from "node:path";
 import { writeFileAtomic as writeAtomic } from "../nn/atomic-file.ts";
-import { ZipReader } from "./zip-extract.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** One image to process: output path relative to the dataset folder, and its bytes on demand. */
@@ -20,6 +19,8 @@ export interface ImageItem {
   name: string;
   read(): Promise<Uint8Array>;
 }
+
+export { folderImageItems, zipImageItems } from "./image-items.ts";
 
 /** The square the study cut: side = shorter side, offset = floor of half the difference. */
 export function centreCropBox(
@@ -34,11 +35,7 @@ export function centreCropBox(
   };
 }
 
-/** File names we treat as images (others in an archive, like CSVs, are ignored). */
-export function isImageName(name: string): boolean {
-  const base = basename(name);
-  return /\.(jpe?g|png)$/i.test(base) && !base.startsWith(".") && !name.includes("__MACOSX/");
-}
+export { isImageName } from "./image-items.ts";
 
 /** Per output index: source indices and weights along one axis. */
 function axisWeights(
@@ -165,41 +162,6 @@ export async function preprocessImage(
  */
 export function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   return writeAtomic(path, data, { mkdir: true });
-}
-
-/**
- * Image entries of an archive under `root` (a folder inside it, matched at any
- * depth, e.g. "release_v0/images"). Names are flattened to the file name, as
- * the study's preprocessing did.
- */
-export function zipImageItems(zip: ZipReader, root?: string): ImageItem[] {
-  const prefix = root ? root.replace(/^\/+|\/+$/g, "") + "/" : "";
-  return zip.entries
-    .filter((e) => !e.isDirectory && isImageName(e.name))
-    .filter((e) => !prefix || e.name.startsWith(prefix) || e.name.includes("/" + prefix))
-    .map((e) => ({ name: basename(e.name), read: () => zip.read(e) }));
-}
-
-/** Image files under a folder, recursively; `flatten` keeps only file names. */
-export async function folderImageItems(dir: string, flatten: boolean): Promise<ImageItem[]> {
-  const items: ImageItem[] = [];
-  const walk = async (folder: string) => {
-    const names: Deno.DirEntry[] = [];
-    for await (const e of Deno.readDir(folder)) names.push(e);
-    names.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    for (const e of names) {
-      const full = join(folder, e.name);
-      if (e.isDirectory) await walk(full);
-      else if (e.isFile && isImageName(full)) {
-        items.push({
-          name: flatten ? e.name : relative(dir, full),
-          read: () => Deno.readFile(full),
-        });
-      }
-    }
-  };
-  await walk(dir);
-  return items;
 }
 
 /** Outcome of a preprocessing run over one dataset. */

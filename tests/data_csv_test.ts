@@ -11,8 +11,13 @@ Deno.test("parseCsv reads quoted fields with commas, quotes, newlines, CRLF and 
   assert.deepEqual(rows[2], { name: "d", note: "", n: "3" });
 });
 
-Deno.test("parseCsv pads short rows, and names file and line for broken input", () => {
-  assert.deepEqual(parseCsv("a,b\n1\n", "s.csv")[0], { a: "1", b: "" });
+Deno.test("parseCsv refuses rows cut short, and names file and line for broken input", () => {
+  // A download that ends mid-row: refused, not padded as pandas would (issue 17).
+  assert.throws(
+    () => parseCsv("image_name,target,marked\nx.jpg,1,0\ny.jpg,1\n", "s.csv"),
+    /s\.csv, line 3: 2 of the header's 3 fields \(a row cut short.*missing "marked"/,
+  );
+  assert.deepEqual(parseCsv("a,b\n1,\n", "s.csv")[0], { a: "1", b: "" });
   assert.throws(() => parseCsv('a,b\n1,"open\n', "q.csv"), /q\.csv, line 2: quoted field/);
   assert.throws(() => parseCsv("a,b\n1,2\n1,2,3\n", "w.csv"), /w\.csv, line 3: 3 fields/);
   assert.throws(() => parseCsv("a,a\n", "d.csv"), /duplicate column name "a"/);
