@@ -6,7 +6,7 @@ import type { AnnotationCsv, DatasetEntry } from "../data/catalog.ts";
 import { runDownload } from "../data/download-command.ts";
 import { downloadFile } from "../data/http-download.ts";
 import { extractZip, safeEntryPath } from "../data/zip-extract.ts";
-import { bands, bytes, exists, serve, withTemp } from "./support/data_server.ts";
+import { bands, bytes, exists, serve, withTemp } from "./support/data-server.ts";
 
 function entry(name: string, url: string, root: string, expected: number): DatasetEntry {
   return {

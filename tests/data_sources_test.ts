@@ -10,7 +10,7 @@ import {
 } from "../data/download-sources.ts";
 import { centreCropBox, cropResizeRgba } from "../data/preprocess.ts";
 import { ProgressBar } from "../data/progress.ts";
-import { bytes, serve, withTemp } from "./support/data_server.ts";
+import { bytes, serve, withTemp } from "./support/data-server.ts";
 
 const quiet = { progress: false, workers: 2, retryDelayMs: 5 };
 

@@ -5,7 +5,7 @@
  */
 
 import type { HostStorage, Pool2dParams } from "../types.ts";
-import { avgDivisor, checkPoolSizes } from "../pool-params.ts";
+import { avgDivisor, checkPoolSizes } from "../window-params.ts";
 import { f32, i32, wrap } from "./storage.ts";
 
 export function maxPool2d(

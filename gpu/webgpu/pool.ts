@@ -1,7 +1,7 @@
 /** WebGPU side of gpu/shaders/pool.wgsl: max/avg pooling forward and backward. */
 
 import type { Pool2dParams } from "../types.ts";
-import { checkPoolSizes } from "../pool-params.ts";
+import { checkPoolSizes } from "../window-params.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const WG = [128, 1, 1] as const;

@@ -7,8 +7,7 @@ import type { BinaryOp, UnaryOp } from "../../gpu/backend.ts";
 import { record } from "../autograd.ts";
 import { full, Tensor } from "../tensor.ts";
 import { broadcastAxes, broadcastShapes, broadcastView } from "./broadcast.ts";
-import { reshape } from "./layout.ts";
-import { sum } from "./reduce.ts";
+import { reshape, sum } from "./sum-broadcast.ts";
 
 function unaryRaw(op: UnaryOp, x: Tensor, p = 0): Tensor {
   if (x.dtype !== "f32") throw new Error(`${op} needs an f32 tensor, got ${x.dtype}`);

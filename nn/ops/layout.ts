@@ -1,25 +1,11 @@
 /** Shape and layout ops: reshape shares storage; the rest are strided gathers and scatters. */
 
-import type { StridedView } from "../../gpu/backend.ts";
 import { contiguousStrides, sizeOf } from "../../gpu/backend.ts";
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
-import { broadcastAxes, broadcastView } from "./broadcast.ts";
-import { sum } from "./reduce.ts";
+import { broadcastTo, gatherRaw, reshape } from "./sum-broadcast.ts";
 
-export function reshape(x: Tensor, shape: readonly number[]): Tensor {
-  const inferred = [...shape];
-  const unknown = inferred.indexOf(-1);
-  if (unknown >= 0) {
-    const known = inferred.reduce((n, d, i) => (i === unknown ? n : n * d), 1);
-    inferred[unknown] = known === 0 ? 0 : x.size / known;
-  }
-  if (sizeOf(inferred) !== x.size || inferred.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new Error(`cannot reshape [${x.shape}] (${x.size} elements) to [${shape}]`);
-  }
-  const y = x.withShape(inferred);
-  return record(y, [x], "reshape", (g) => [reshape(g, x.shape)]);
-}
+export { broadcastTo, reshape };
 
 export const flatten = (x: Tensor, startDim = 1) => reshape(x, [...x.shape.slice(0, startDim), -1]);
 
@@ -34,10 +20,6 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
   const a = axis < 0 ? axis + x.rank : axis;
   if (x.shape[a] !== 1) throw new Error(`squeeze axis ${axis} of shape [${x.shape}] is not 1`);
   return reshape(x, x.shape.filter((_, i) => i !== a));
-}
-
-function gatherRaw(x: Tensor, view: StridedView): Tensor {
-  return Tensor.fromStorage(x.backend, x.backend.gather(x.storage, view), view.shape);
 }
 
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
@@ -60,14 +42,6 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const ib = b < 0 ? b + x.rank : b;
   [perm[ia], perm[ib]] = [perm[ib], perm[ia]];
   return permute(x, perm);
-}
-
-export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
-  if (x.shape.join() === shape.join()) return x;
-  const y = gatherRaw(x, broadcastView(x.shape, shape));
-  return record(y, [x], "broadcastTo", (g) => [
-    reshape(sum(g, broadcastAxes(x.shape, shape)), x.shape),
-  ]);
 }
 
 export function flip(x: Tensor, axes: readonly number[]): Tensor {

@@ -5,7 +5,7 @@
  * mean, so it takes its gradient from there.
  */
 
-import { pool2dParams, type PoolWindow } from "../../gpu/pool-params.ts";
+import { pool2dParams, type PoolWindow } from "../../gpu/window-params.ts";
 import type { Pool2dParams } from "../../gpu/backend.ts";
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";

@@ -2,37 +2,10 @@
 
 import { record } from "../autograd.ts";
 import { Tensor } from "../tensor.ts";
-import { broadcastTo, reshape } from "./layout.ts";
 import { div, eq, mul, scale } from "./elementwise.ts";
+import { keptShape, normaliseAxes, reshape, sum } from "./sum-broadcast.ts";
 
-function normaliseAxes(rank: number, axes?: number | readonly number[]): number[] {
-  if (axes === undefined) return [...Array(rank).keys()];
-  const list = typeof axes === "number" ? [axes] : [...axes];
-  return list.map((a) => {
-    const axis = a < 0 ? a + rank : a;
-    if (axis < 0 || axis >= rank) throw new Error(`axis ${a} out of range for rank ${rank}`);
-    return axis;
-  });
-}
-
-function keptShape(shape: readonly number[], axes: number[], keepDims: boolean): number[] {
-  return keepDims
-    ? shape.map((d, i) => (axes.includes(i) ? 1 : d))
-    : shape.filter((_, i) => !axes.includes(i));
-}
-
-export function sum(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
-  const list = normaliseAxes(x.rank, axes);
-  const out = Tensor.fromStorage(
-    x.backend,
-    x.backend.reduce("sum", x.storage, x.shape, list),
-    keptShape(x.shape, list, keepDims),
-  );
-  return record(out, [x], "sum", (g) => {
-    const kept = reshape(g, keptShape(x.shape, list, true));
-    return [broadcastTo(kept, x.shape)];
-  });
-}
+export { sum };
 
 export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
   const list = normaliseAxes(x.rank, axes);

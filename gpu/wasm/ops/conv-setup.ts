@@ -4,10 +4,7 @@ import type { Conv2dParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
-
-function outSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
-  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
-}
+import { windowOutput } from "../../window-params.ts";
 
 /** Validates the geometry and storages, writes the CV_* and CONV_* slots. */
 export function setup(
@@ -21,8 +18,8 @@ export function setup(
   if (!(g >= 1) || q.c % g || q.o % g) {
     throw new Error(`conv2d: ${q.c} in and ${q.o} out channels do not split into ${g} groups`);
   }
-  const oh = outSize(q.h, q.kh, q.strideH, q.padH, q.dilationH);
-  const ow = outSize(q.w, q.kw, q.strideW, q.padW, q.dilationW);
+  const oh = windowOutput(q.h, q.kh, q.strideH, q.padH, q.dilationH);
+  const ow = windowOutput(q.w, q.kw, q.strideW, q.padW, q.dilationW);
   if (oh !== q.oh || ow !== q.ow) {
     throw new Error(`conv2d: output ${q.oh}x${q.ow} given, the geometry makes ${oh}x${ow}`);
   }
