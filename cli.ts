@@ -6,7 +6,7 @@
 
 import { type AnyCommandSpec, runCommandLine } from "./cli/command-line.ts";
 import { downloadCommand, mnistCommand } from "./cli/commands-data.ts";
-import { cmnistCommand, synthCommand } from "./cli/commands-experiments.ts";
+import { cmnistCommand, synthCommand, synthPretrainCommand } from "./cli/commands-experiments.ts";
 import { reportCommand } from "./cli/commands-report.ts";
 import { evaluateCommand, experimentsCommand, trainCommand } from "./cli/commands-train.ts";
 
@@ -19,6 +19,7 @@ export const COMMANDS: readonly AnyCommandSpec[] = [
   reportCommand,
   cmnistCommand,
   synthCommand,
+  synthPretrainCommand,
   mnistCommand,
 ];
 

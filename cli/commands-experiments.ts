@@ -1,9 +1,11 @@
-/** `cmnist` and `synth`: the debiasing benchmarks that need no download. */
+/** `cmnist`, `synth` and `synth-pretrain`: the debiasing benchmarks that need no download. */
 
 import { runCmnist } from "../experiments/cmnist.ts";
 import { type CmnistOptions, cmnistSchema } from "../experiments/cmnist-options.ts";
 import { runSynth } from "../experiments/synth.ts";
 import { type SynthOptions, synthSchema } from "../experiments/synth-options.ts";
+import { pretrainSynthTrunk } from "../experiments/synth-pretrain.ts";
+import { synthPretrainSchema } from "../experiments/synth-pretrain-options.ts";
 import type { CommandSpec } from "./command-line.ts";
 
 export const cmnistCommand: CommandSpec<typeof cmnistSchema> = {
@@ -21,5 +23,14 @@ export const synthCommand: CommandSpec<typeof synthSchema> = {
   schema: synthSchema,
   run: async (o: SynthOptions) => {
     await runSynth(o);
+  },
+};
+
+export const synthPretrainCommand: CommandSpec<typeof synthPretrainSchema> = {
+  name: "synth-pretrain",
+  description: "pretrain the synthetic trunk on uncorrelated lesions (synth --init-weights)",
+  schema: synthPretrainSchema,
+  run: async (o) => {
+    await pretrainSynthTrunk(o);
   },
 };

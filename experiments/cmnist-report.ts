@@ -5,6 +5,7 @@
 
 import type { CmnistRun } from "./cmnist.ts";
 import type { CmnistMethod, CmnistOptions } from "./cmnist-options.ts";
+import { differenceTable, type UnitScores } from "./comparisons.ts";
 import { formatMeanSd, markdownTable } from "./results-files.ts";
 
 /** The published table: test accuracy by sigma^2. */
@@ -50,9 +51,47 @@ function cells(
   ]);
 }
 
+const sigmaLabel = (s: number) => `σ²=${s.toFixed(3)}`;
+
+/**
+ * Test accuracy against the baseline: paired over seeds (95 % t-interval, and how many seeds'
+ * McNemar tests on the shared test digits were significant), or one seed's McNemar test.
+ */
+function accuracyDifferences(o: CmnistOptions, runs: readonly CmnistRun[]): string[] {
+  if (!o.debiasConfig.includes("baseline") || o.debiasConfig.length < 2) return [];
+  const units: UnitScores[] = runs.map((r) => ({
+    method: r.method,
+    unit: r.seed,
+    values: { [sigmaLabel(r.sigma2)]: r.testAccuracy },
+    tests: r.vsBaseline
+      ? {
+        [sigmaLabel(r.sigma2)]: {
+          difference: r.vsBaseline.difference,
+          low: r.vsBaseline.low,
+          high: r.vsBaseline.high,
+          p: r.vsBaseline.p,
+        },
+      }
+      : undefined,
+  }));
+  const seeds = new Set(runs.map((r) => r.seed)).size;
+  return [
+    "## Test accuracy: difference to the baseline",
+    "",
+    seeds > 1
+      ? `Mean paired difference over ${seeds} seeds with its 95 % t-interval; then how many ` +
+        "seeds' McNemar tests on the same test digits found the method better (↑) or worse (↓) " +
+        "at p < 0.05."
+      : "McNemar's exact test on the same test digits: difference, 95 % interval, two-sided p.",
+    "",
+    differenceTable(units, o.debiasConfig, o.sigma2.map(sigmaLabel), { testName: "McNemar" }),
+    "",
+  ];
+}
+
 /** The Markdown tables (also printed at the end of a run). */
 export function cmnistMarkdown(o: CmnistOptions, runs: readonly CmnistRun[]): string {
-  const header = ["method", ...o.sigma2.map((s) => `σ²=${s.toFixed(3)}`)];
+  const header = ["method", ...o.sigma2.map(sigmaLabel)];
   const acc = o.debiasConfig.map((method) => [
     method,
     ...o.sigma2.map((s) => {
@@ -74,6 +113,7 @@ export function cmnistMarkdown(o: CmnistOptions, runs: readonly CmnistRun[]): st
     "",
     markdownTable(header, acc),
     "",
+    ...accuracyDifferences(o, runs),
     "## Colour probe on frozen features (GAP of f; 10 mean colours, chance 0.100)",
     "",
     markdownTable(header, [

@@ -36,6 +36,7 @@ import type { CmnistMethod, CmnistOptions } from "./cmnist-options.ts";
 import { cmnistMarkdown } from "./cmnist-report.ts";
 import { linearProbe, type ProbeResult } from "./linear-probe.ts";
 import { writeReport } from "./results-files.ts";
+import { type McNemarComparison, mcnemarTest } from "./statistics.ts";
 import { assertLossBounded, assertScoresVary, failedMarkdown } from "./run-health.ts";
 
 /** One trained model's scores. */
@@ -54,6 +55,8 @@ export interface CmnistRun {
   trainSize: number;
   testSize: number;
   seconds: number;
+  /** McNemar's test against the same sigma^2 and seed's baseline on the same test digits. */
+  vsBaseline?: McNemarComparison;
 }
 
 export interface CmnistReport {
@@ -99,6 +102,7 @@ async function trainOne(
   o: CmnistOptions,
   backend: Backend,
   log: (line: string) => void,
+  correctness: Map<string, Uint8Array>,
 ): Promise<CmnistRun> {
   const start = performance.now();
   manualSeed(seed);
@@ -156,15 +160,18 @@ async function trainOne(
     assertScoresVary(logits, 10, tag, "colour-randomised test set");
     const n = test.shape[0];
     let right = 0;
+    const correct = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
       if (best === test.labels[i]) right++;
+      correct[i] = best === test.labels[i] ? 1 : 0;
     }
     const colourProbe = linearProbe(pooled, dim, test.meanIndex, 10, { seed });
     const binProbes = COLUMNS.map((c) =>
       linearProbe(pooled, dim, test.bias[c as keyof ColoredMnistSet["bias"]], 8, { seed })
     );
+    correctness.set(`${method}/${sigma2}/${seed}`, correct);
     const run: CmnistRun = {
       method,
       sigma2,
@@ -196,6 +203,19 @@ async function trainOne(
   }
 }
 
+/**
+ * Gives each finished non-baseline run lacking one its McNemar test against the baseline of the
+ * same sigma^2 and seed (both scored the same test digits), once that baseline has run.
+ */
+function attachMcNemar(runs: readonly CmnistRun[], correctness: Map<string, Uint8Array>): void {
+  for (const run of runs) {
+    if (run.method === "baseline" || run.vsBaseline) continue;
+    const mine = correctness.get(`${run.method}/${run.sigma2}/${run.seed}`);
+    const base = correctness.get(`baseline/${run.sigma2}/${run.seed}`);
+    if (mine && base) run.vsBaseline = mcnemarTest(mine, base);
+  }
+}
+
 /** Runs the benchmark and writes results/cmnist/cmnist.{json,md}. */
 export async function runCmnist(
   o: CmnistOptions,
@@ -213,6 +233,7 @@ export async function runCmnist(
       cmnistMarkdown(o, runs),
     );
   let files: string[] = [];
+  const correctness = new Map<string, Uint8Array>();
   try {
     for (const sigma2 of o.sigma2) {
       const cache = new Map<boolean, Sets>();
@@ -230,7 +251,10 @@ export async function runCmnist(
           });
         }
         for (const seed of o.seeds) {
-          runs.push(await trainOne(method, sigma2, seed, cache.get(grey)!, o, backend, log));
+          runs.push(
+            await trainOne(method, sigma2, seed, cache.get(grey)!, o, backend, log, correctness),
+          );
+          attachMcNemar(runs, correctness);
           files = write();
         }
       }

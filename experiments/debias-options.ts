@@ -38,6 +38,30 @@ export const unlearningTermFields = {
   }),
 };
 
+/**
+ * When the unlearning terms act (experiments/unlearning-schedule.ts): a plain baseline stage
+ * first, the strengths' warm-up, and the unlearning stage's learning-rate factor.
+ */
+export const unlearningScheduleFields = {
+  baselineEpochs: option(count("--baseline-epochs", 0).default(0), {
+    help: "epochs of plain baseline training before the bias heads start (the study's " +
+      "trained-baseline-then-debias order; every method trains these plus --epochs)",
+    value: "<n>",
+  }),
+  warmupEpochs: option(nonNegative("--warmup-epochs").default(0), {
+    help: "epochs over which lambda, alpha and the GRL scale ramp linearly from 0",
+    value: "<x>",
+  }),
+  debiasLrFactor: option(
+    nonNegative("--debias-lr-factor").pipe(z.number().positive("--debias-lr-factor must be > 0"))
+      .default(1),
+    {
+      help: "learning rates of the unlearning stage relative to the baseline stage's",
+      value: "<x>",
+    },
+  ),
+};
+
 /** The compute backend: auto picks a hardware GPU, else the fastest CPU path. */
 export const backendField = option(z.enum(BACKEND_CHOICES).default("auto"), {
   help: "auto, webgpu, cpu (WASM SIMD) or cpu-reference (TypeScript oracle)",

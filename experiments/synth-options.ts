@@ -5,7 +5,11 @@
  */
 
 import { z } from "zod";
-import { runReportFields, unlearningTermFields } from "./debias-options.ts";
+import {
+  runReportFields,
+  unlearningScheduleFields,
+  unlearningTermFields,
+} from "./debias-options.ts";
 import type { DebiasConfigName } from "../debias/config.ts";
 import { option } from "./option-schema.ts";
 import { count, list, nonNegative, number } from "./option-parsers.ts";
@@ -97,7 +101,14 @@ export const synthSchema = z.object({
     "draw training lesions so every (malignancy, chosen artefact) group is " +
       "equally frequent (resampling, a data-level baseline; not in the study)",
   ),
+  initWeights: option(z.string().min(1).optional(), {
+    help: "start every method's trunk from this pretrained synthetic trunk (safetensors from " +
+      "cli.ts synth-pretrain, e.g. experiments/weights/synth-trunk.safetensors) instead of " +
+      "random weights",
+    value: "<path>",
+  }),
   ...unlearningTermFields,
+  ...unlearningScheduleFields,
   ...runReportFields("results/synth"),
 });
 

@@ -19,13 +19,7 @@ import type { Backend } from "../gpu/backend.ts";
 import { manualSeed } from "../nn/random.ts";
 import { type DebiasConfigName, type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import { buildBiasHeads, disposeBiasHeads, MainHead } from "../debias/heads.ts";
-import { allOptimisers, makeDebiasStep } from "../debias/train-step.ts";
-import {
-  type EpochLosses,
-  mapBatches,
-  networkTensors,
-  runDebiasEpochs,
-} from "../debias/run-epoch.ts";
+import { type EpochLosses, mapBatches, networkTensors } from "../debias/run-epoch.ts";
 import { assertFiniteParameters } from "../nn/finite-check.ts";
 import { selectBackend } from "../gpu/select.ts";
 import { type PairedShift, pairedShift, rocAuc } from "./metrics.ts";
@@ -33,6 +27,10 @@ import { formatMeanSd, markdownTable, writeReport } from "./results-files.ts";
 import { assertLossBounded, assertScoresVary, failedMarkdown } from "./run-health.ts";
 import type { SynthMethod, SynthOptions } from "./synth-options.ts";
 import { synthTrunk } from "./synth-model.ts";
+import { type SynthStart, synthStart } from "./synth-start.ts";
+import { attachDelong, synthComparisonMarkdown } from "./synth-comparisons.ts";
+import type { DelongComparison } from "./statistics.ts";
+import { runUnlearningStage, type UnlearningSchedule } from "./unlearning-schedule.ts";
 
 export const SYNTH_TEST_SETS = ["plain", "marked", "rulers", "instrument"] as const;
 export type SynthTestSet = (typeof SYNTH_TEST_SETS)[number];
@@ -49,6 +47,8 @@ export interface SynthRun {
   shift: Record<ShiftedTestSet, PairedShift>;
   epochs: EpochLosses[];
   seconds: number;
+  /** DeLong's test against the same seed's baseline per test set (not on the baseline). */
+  vsBaseline?: Record<SynthTestSet, DelongComparison>;
 }
 
 export interface SynthReport {
@@ -119,6 +119,8 @@ async function trainOne(
   method: SynthMethod,
   seed: number,
   sets: Sets,
+  initial: SynthStart,
+  scores: Map<string, Record<SynthTestSet, Float32Array>>,
   o: SynthOptions,
   backend: Backend,
   log: (line: string) => void,
@@ -128,6 +130,8 @@ async function trainOne(
   const settings = synthSettings(method, o);
   const { encoder, features } = synthTrunk(o.width, backend);
   const main = new MainHead(features, 1, { backend });
+  encoder.loadStateDict(initial.encoder);
+  main.loadStateDict(initial.main);
   const heads = buildBiasHeads(settings.heads, {
     kind: o.deepAux ? "deep" : "linear",
     inFeatures: features,
@@ -135,7 +139,6 @@ async function trainOne(
     labelAware: o.labelAwareAux ? 2 : 0,
     backend,
   });
-  const { step, optimisers } = makeDebiasStep({ encoder, main, heads }, settings);
   const loader = new DataLoader(skinDataset(sets.train), {
     batchSize: o.batchSize,
     seed,
@@ -144,18 +147,23 @@ async function trainOne(
   });
   const tag = `${method} seed=${seed}`;
   try {
-    const epochs = await runDebiasEpochs({
-      step,
-      heads,
-      backend,
-      loader,
-      epochs: o.epochs,
-      readEvery: o.readEvery,
-      tag,
-      quiet: o.quiet,
-      log,
-      parameters: networkTensors({ encoder, main, heads }),
-    });
+    const epochs = [
+      ...initial.epochs,
+      ...await runUnlearningStage({
+        encoder,
+        main,
+        heads,
+        settings,
+        schedule: synthSchedule(o),
+        backend,
+        loader,
+        epochs: o.epochs,
+        readEvery: o.readEvery,
+        tag,
+        quiet: o.quiet,
+        log,
+      }),
+    ];
     assertLossBounded(epochs, Math.LN2, tag);
     await assertFiniteParameters(networkTensors({ encoder, main, heads }), {
       step: epochs.at(-1)?.steps ?? 0,
@@ -189,14 +197,23 @@ async function trainOne(
         `logit shift ${SHIFTED_TEST_SETS.map((s) => `${s} ${formatShift(shift[s])}`).join(", ")} ` +
         `(${run.seconds.toFixed(0)} s)`,
     );
+    scores.set(method, logits);
     return run;
   } finally {
     loader.close();
     encoder.dispose();
     main.dispose();
     disposeBiasHeads(heads);
-    for (const opt of allOptimisers(optimisers)) opt.dispose();
   }
+}
+
+/** The unlearning schedule of the options (experiments/unlearning-schedule.ts). */
+export function synthSchedule(o: SynthOptions): UnlearningSchedule {
+  return {
+    baselineEpochs: o.baselineEpochs,
+    warmupEpochs: o.warmupEpochs,
+    debiasLrFactor: o.debiasLrFactor,
+  };
 }
 
 /** --balance-groups: equal draws of each (malignancy, chosen artefact columns) group. */
@@ -230,7 +247,11 @@ function describe(o: SynthOptions): string {
     `${o.trainSize} training lesions, ${o.testSize} per test set, ${o.imageSize} px, ` +
     `${o.epochs} epoch(s), seeds ${o.seeds.join(",")}` +
     (o.labelAwareAux ? "; bias heads told the label (--label-aware-aux)" : "") +
-    (o.balanceGroups ? "; group-balanced sampling (--balance-groups)" : "");
+    (o.balanceGroups ? "; group-balanced sampling (--balance-groups)" : "") +
+    (o.initWeights ? `; trunk from ${o.initWeights}` : "; trunk from random weights") +
+    (o.baselineEpochs ? `; ${o.baselineEpochs} baseline epoch(s) before unlearning` : "") +
+    (o.warmupEpochs ? `; strengths warmed up over ${o.warmupEpochs} epoch(s)` : "") +
+    (o.debiasLrFactor !== 1 ? `; unlearning lr x${o.debiasLrFactor}` : "");
 }
 
 /** "+1.20 ± 0.45 (0.31)": mean ± sd of the per-lesion shift, (sd / the plain scores' sd). */
@@ -259,6 +280,12 @@ export function synthMarkdown(o: SynthOptions, runs: readonly SynthRun[]): strin
     "",
     markdownTable(header, rows),
     "",
+    synthComparisonMarkdown(
+      runs,
+      o.debiasConfig,
+      SYNTH_TEST_SETS,
+      chosenArtefacts(o),
+    ),
     "Per-lesion logit change against the plain set: its spread over the lesions, relative to the " +
     "plain scores' spread (0 = the artefact moves every lesion alike, so the ranking holds).",
     "",
@@ -280,8 +307,19 @@ export async function runSynth(
   try {
     for (const seed of o.seeds) {
       const sets = synthSets(o, seed);
+      const start = await synthStart(
+        o,
+        synthSchedule(o),
+        sets.train,
+        seed,
+        backend,
+        log,
+        sets.sampleWeights,
+      );
+      const scores = new Map<string, Record<SynthTestSet, Float32Array>>();
       for (const method of o.debiasConfig) {
-        runs.push(await trainOne(method, seed, sets, o, backend, log));
+        runs.push(await trainOne(method, seed, sets, start, scores, o, backend, log));
+        attachDelong(runs.filter((r) => r.seed === seed), scores, sets.tests);
         files = writeReport(
           o.outDir,
           base,
