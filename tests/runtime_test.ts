@@ -1,6 +1,7 @@
 import { bucketSize } from "../gpu/webgpu/buffer-pool.ts";
 import { GpuRuntime } from "../gpu/webgpu/runtime.ts";
-import { parseFamily } from "../gpu/webgpu/shader-source.ts";
+import { kernelSource, parseFamily } from "../gpu/webgpu/shader-source.ts";
+import { chooseTile, tileDefines, tileWidth } from "../gpu/webgpu/conv-tile.ts";
 import { collapseViews } from "../gpu/views.ts";
 import { sum } from "../nn/ops/reduce.ts";
 import { tidy } from "../nn/scope.ts";
@@ -18,6 +19,31 @@ Deno.test("WGSL family files split into common and kernel sections", () => {
     /empty\.wgsl declares no kernel/,
     "no kernels",
   );
+});
+
+Deno.test("WGSL templates: blocks fill a template's holes; includes come from the prelude", () => {
+  const f = parseFamily(
+    "//! common\n//! include divmod\n//! template t\nA {{X}} B {{Y}}\n" +
+      "//! kernel k uses t\n//! block X\nx1\n//! block Y\ny1\n",
+    "demo",
+  );
+  assertEqual(f.includes, ["divmod"], "includes");
+  assertEqual([...f.uses.get("k")!.blocks.entries()], [["X", "x1"], ["Y", "y1"]], "blocks");
+  assertThrows(
+    () => parseFamily("//! kernel k uses t\nstray\n", "demo"),
+    /outside a \/\/! block/,
+    "text outside blocks",
+  );
+  // Every GEMM pass of conv.wgsl assembles from its template, the divmod snippet included.
+  const tile = chooseTile(1000, 48);
+  const wg = tileWidth(tile).wg;
+  const defines = { ...tileDefines(tile), WG_X: wg, WG_Y: 1, WG_Z: 1, WG_SIZE: wg };
+  for (const pass of ["forward", "gradInput", "gradWeight"]) {
+    const code = kernelSource("conv", pass, defines);
+    if (/\{\{/.test(code) || !code.includes("fn divmod4(") || !code.includes("Bs[t] = bQuad;")) {
+      throw new Error(`conv.${pass} did not assemble from the gemm template`);
+    }
+  }
 });
 
 Deno.test("buffer buckets round up within 1/8 of an octave and never shrink", () => {

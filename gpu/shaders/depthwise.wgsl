@@ -1,43 +1,21 @@
 //! common
+//! include divmod
 // Depthwise convolution (groups == C == O, one 2-D filter per channel) for EfficientNet-style
 // networks. A GEMM tile would waste all but one of its filter columns here, so these kernels are
 // direct: each invocation owns four neighbouring pixels of one row and shares every tap weight
 // between them. Weight gradients sum over (n, oy, ox) in slices that conv.wgsl's `splitSum` adds.
 
-struct QR {
-  q: i32,
-  r: i32,
-}
-
-struct QR4 {
-  q: vec4<i32>,
-  r: vec4<i32>,
-}
-
-// Division by a runtime stride through a float reciprocal and one correction step (exact for
-// 0 <= a < 2^24): vector integer division would be scalarised per SIMD lane.
-fn divmod(a: i32, b: i32, inv: f32) -> QR {
-  let q0 = i32(f32(a) * inv);
-  let r0 = a - q0 * b;
-  let q = q0 - select(0, 1, r0 < 0) + select(0, 1, r0 >= b);
-  return QR(q, a - q * b);
-}
-
-fn divmod4(a: vec4<i32>, b: i32, inv: f32) -> QR4 {
-  let q0 = vec4<i32>(vec4<f32>(a) * inv);
-  let r0 = a - q0 * b;
-  let q = q0 - select(vec4<i32>(0), vec4<i32>(1), r0 < vec4<i32>(0)) +
-    select(vec4<i32>(0), vec4<i32>(1), r0 >= vec4<i32>(b));
-  return QR4(q, a - q * b);
+// One parameter record for the three kernels (gpu/webgpu/depthwise.ts writes it); `quads` is
+// the number of 4-pixel groups per row the kernel walks (output rows forward, input rows back).
+struct Params {
+  total: u32, c: i32, h: i32, w: i32,
+  oh: i32, ow: i32, quads: i32, kh: i32,
+  kw: i32, khw: i32, strideH: i32, strideW: i32,
+  padH: i32, padW: i32, dilH: i32, dilW: i32,
+  pixels: i32, perSplit: i32, invStrideH: f32, invStrideW: f32,
 }
 
 //! kernel forward
-struct Params {
-  total: u32, c: i32, h: i32, w: i32,
-  oh: i32, ow: i32, owq: i32, kh: i32,
-  kw: i32, strideH: i32, strideW: i32, padH: i32,
-  padW: i32, dilH: i32, dilW: i32,
-}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
@@ -50,11 +28,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= P.total) {
     return;
   }
-  let row = i32(i) / P.owq;
+  let row = i32(i) / P.quads;
   let oy = row % P.oh;
   let plane = row / P.oh;
   let channel = plane % P.c;
-  let ox = vec4<i32>((i32(i) % P.owq) * 4) + vec4<i32>(0, 1, 2, 3);
+  let ox = vec4<i32>((i32(i) % P.quads) * 4) + vec4<i32>(0, 1, 2, 3);
   let base = plane * P.h * P.w;
   var acc = vec4<f32>(0.0);
   for (var ky = 0; ky < P.kh; ky++) {
@@ -78,13 +56,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 //! kernel gradInput
 // Each input pixel gathers the outputs its taps reached: on the stride grid and inside the output.
-struct Params {
-  total: u32, c: i32, h: i32, w: i32,
-  oh: i32, ow: i32, wq: i32, kh: i32,
-  kw: i32, strideH: i32, strideW: i32, padH: i32,
-  padW: i32, dilH: i32, dilW: i32, invStrideH: f32,
-  invStrideW: f32,
-}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
@@ -97,11 +68,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (i >= P.total) {
     return;
   }
-  let row = i32(i) / P.wq;
+  let row = i32(i) / P.quads;
   let iy = row % P.h;
   let plane = row / P.h;
   let channel = plane % P.c;
-  let ix = vec4<i32>((i32(i) % P.wq) * 4) + vec4<i32>(0, 1, 2, 3);
+  let ix = vec4<i32>((i32(i) % P.quads) * 4) + vec4<i32>(0, 1, 2, 3);
   let base = plane * P.oh * P.ow;
   var acc = vec4<f32>(0.0);
   for (var ky = 0; ky < P.kh; ky++) {
@@ -129,12 +100,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 //! kernel gradWeight
 // Invocation (split, channel, ky, kx) sums gy * x over its slice of (n, oy, ox); the pixel
 // counters advance without division.
-struct Params {
-  total: u32, c: i32, h: i32, w: i32,
-  oh: i32, ow: i32, khw: i32, kw: i32,
-  strideH: i32, strideW: i32, padH: i32, padW: i32,
-  dilH: i32, dilW: i32, pixels: i32, perSplit: i32,
-}
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;

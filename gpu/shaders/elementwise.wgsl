@@ -1,4 +1,5 @@
 //! common
+//! include float-bits
 // Element-wise ops. Views are described by up to 8 dims packed in vec4 pairs; strides are
 // signed so a view can broadcast (0) or flip (negative).
 const MAX_RANK: u32 = 8u;
@@ -24,24 +25,10 @@ fn powf(x: f32, p: f32) -> f32 {
   }
   // Negative bases are defined for integral exponents, as in C and PyTorch.
   if (p != floor(p)) {
-    return bitcast<f32>(0x7fc00000u);
+    return nanF32();
   }
   let m = pow(-x, p);
   return select(m, -m, (i32(p) & 1) == 1);
-}
-
-// NaN tests on the bits: WGSL lets a compiler assume float comparisons never see NaN.
-fn isNanF(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
-}
-
-// WGSL's max/min return the other operand when one is NaN; PyTorch's propagate NaN.
-fn maxNan(a: f32, b: f32) -> f32 {
-  return select(max(a, b), bitcast<f32>(0x7fc00000u), isNanF(a) || isNanF(b));
-}
-
-fn minNan(a: f32, b: f32) -> f32 {
-  return select(min(a, b), bitcast<f32>(0x7fc00000u), isNanF(a) || isNanF(b));
 }
 
 fn signf(x: f32) -> f32 {

@@ -1,14 +1,7 @@
 //! common
+//! include float-bits
 // Losses. Labels are i32 class indices; a label outside [0, cols) that is not the ignore index
 // cannot raise an error on the GPU, so its row is written as NaN (never read out of bounds).
-// Functions, not consts: naga cannot fold bitcast in constant expressions.
-fn nanF32() -> f32 {
-  return bitcast<f32>(0x7fc00000u);
-}
-
-fn negInf() -> f32 {
-  return bitcast<f32>(0xff800000u);
-}
 
 //! kernel bce
 // max(x, 0) - x * t + log(1 + exp(-|x|)): stable for logits of any sign.

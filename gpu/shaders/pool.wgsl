@@ -1,4 +1,5 @@
 //! common
+//! include float-bits
 // 2-D pooling over NCHW planes with PyTorch's arithmetic (floor mode). Forward kernels run one
 // invocation per output; backward kernels run one invocation per input cell and gather from the
 // windows that cover it, in increasing output order, so no atomics are needed and the sums
@@ -51,14 +52,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let hs = oy * P.sh - P.ph;
   let ws = ox * P.sw - P.pw;
   // Padding counts as -inf: only real cells are visited, and the first one seeds the argmax.
-  var best = bitcast<f32>(0xff800000u);
+  var best = negInf();
   var at = -1;
   for (var iy = max(hs, 0); iy < min(hs + P.kh, P.h); iy++) {
     for (var ix = max(ws, 0); ix < min(ws + P.kw, P.w); ix++) {
       let v = X[base + u32(iy * P.w + ix)];
       // Strictly greater keeps the first of equal values; a NaN (tested on its bits, which no
       // compiler may fold away) always takes the cell, so the last NaN wins, as in PyTorch.
-      if (v > best || (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u || at < 0) {
+      if (v > best || isNanF(v) || at < 0) {
         best = v;
         at = iy * P.w + ix;
       }

@@ -1,12 +1,8 @@
 //! common
+//! include float-bits
 // Softmax / log-softmax along rows of a [rows, cols] tensor, max-subtracted so large logits do
 // not overflow. Narrow rows take one thread each; wide rows one workgroup each.
 struct Params { rows: u32, cols: u32, logOut: u32 }
-
-// A function, not a const: naga cannot fold bitcast in constant expressions.
-fn negInf() -> f32 {
-  return bitcast<f32>(0xff800000u);
-}
 
 //! kernel perThread
 @group(0) @binding(0) var<uniform> P: Params;

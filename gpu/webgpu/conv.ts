@@ -78,54 +78,69 @@ function packWeights(
   return { packed, kpad, npad };
 }
 
-function gemmKernel(tile: TileConfig) {
-  const { wg } = tileWidth(tile);
-  return { defines: tileDefines(tile), workgroupSize: [wg, 1, 1] as const };
+/** The GEMM extents of one pass: rows m, k extent kg padded to kpad, packed B columns / 4. */
+interface Extents {
+  m: number;
+  kg: number;
+  kpad: number;
+  npad4: number;
+  pixels: number;
+  perSplit: number;
+  splits: number;
 }
 
-function spatialParams(p: Conv2dParams): ParamValue[] {
-  return [i(p.strideH), i(p.strideW), i(p.padH), i(p.padW), i(p.dilationH), i(p.dilationW)];
+/** The one parameter record every pass of the `gemm` template reads (conv.wgsl's Params). */
+function gemmParams(p: Conv2dParams, e: Extents): ParamValue[] {
+  const cg = p.c / p.groups;
+  const og = p.o / p.groups;
+  return [
+    ...[e.m, e.kg, e.kpad, e.npad4, p.c, p.h, p.w, cg, p.o, p.oh, p.ow, og].map(i),
+    ...[p.h * p.w, p.oh * p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW, p.padH, p.padW].map(i),
+    ...[p.dilationH, p.dilationW, e.pixels, e.perSplit, e.splits].map(i),
+    ...[p.h * p.w, p.w, p.oh * p.ow, p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW].map(inv),
+  ];
 }
+
+/** Runs one pass of the `gemm` template over an (m tiles, n tiles, z) grid. */
+function runGemm(
+  rt: GpuRuntime,
+  pass: "forward" | "gradInput" | "gradWeight",
+  tile: TileConfig,
+  grid: readonly [number, number, number],
+  params: ParamValue[],
+  inputs: [GpuStorage, GpuStorage],
+  out: GpuStorage,
+): void {
+  const { wg } = tileWidth(tile);
+  rt.run({
+    family: "conv",
+    entry: pass,
+    defines: tileDefines(tile),
+    workgroupSize: [wg, 1, 1],
+    dispatch: grid,
+    params,
+    inputs,
+    outputs: [out],
+  });
+}
+
+const unsplit = { pixels: 0, perSplit: 0, splits: 1 };
 
 export function conv2d(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, p: Conv2dParams): GpuStorage {
   if (isDepthwise(p)) return depthwiseForward(rt, x, w, p);
   checkSizes(p);
-  const cg = p.c / p.groups;
   const og = p.o / p.groups;
   const m = p.n * p.oh * p.ow;
   const tile = chooseTile(m, og);
   const { bm, bn } = tileWidth(tile);
   const { packed, kpad, npad } = packWeights(rt, w, p, false, tile);
   const y = rt.alloc(p.n * p.o * p.oh * p.ow, "f32");
-  rt.run({
-    family: "conv",
-    entry: "forward",
-    ...gemmKernel(tile),
-    dispatch: [Math.ceil(m / bm), Math.ceil(og / bn), p.groups],
-    params: [
-      i(m),
-      i(p.oh * p.ow),
-      i(p.ow),
-      i(p.c),
-      i(p.h),
-      i(p.w),
-      i(cg),
-      i(og),
-      i(p.o),
-      i(cg * p.kh * p.kw),
-      i(kpad),
-      i(npad / 4),
-      i(p.kh * p.kw),
-      i(p.kw),
-      ...spatialParams(p),
-      inv(p.oh * p.ow),
-      inv(p.ow),
-      inv(p.kh * p.kw),
-      inv(p.kw),
-    ],
-    inputs: [x, packed],
-    outputs: [y],
-  });
+  const kg = (p.c / p.groups) * p.kh * p.kw;
+  const params = gemmParams(p, { m, kg, kpad, npad4: npad / 4, ...unsplit });
+  runGemm(rt, "forward", tile, [Math.ceil(m / bm), Math.ceil(og / bn), p.groups], params, [
+    x,
+    packed,
+  ], y);
   rt.release(packed);
   return y;
 }
@@ -139,44 +154,17 @@ export function conv2dGradInput(
   if (isDepthwise(p)) return depthwiseGradInput(rt, gy, w, p);
   checkSizes(p);
   const cg = p.c / p.groups;
-  const og = p.o / p.groups;
   const m = p.n * p.h * p.w;
   const tile = chooseTile(m, cg);
   const { bm, bn } = tileWidth(tile);
   const { packed, kpad, npad } = packWeights(rt, w, p, true, tile);
   const gx = rt.alloc(p.n * p.c * p.h * p.w, "f32");
-  rt.run({
-    family: "conv",
-    entry: "gradInput",
-    ...gemmKernel(tile),
-    dispatch: [Math.ceil(m / bm), Math.ceil(cg / bn), p.groups],
-    params: [
-      i(m),
-      i(p.h * p.w),
-      i(p.w),
-      i(p.h),
-      i(p.o),
-      i(og),
-      i(cg),
-      i(p.c),
-      i(p.oh),
-      i(p.ow),
-      i(og * p.kh * p.kw),
-      i(kpad),
-      i(npad / 4),
-      i(p.kh * p.kw),
-      i(p.kw),
-      ...spatialParams(p),
-      inv(p.h * p.w),
-      inv(p.w),
-      inv(p.kh * p.kw),
-      inv(p.kw),
-      inv(p.strideH),
-      inv(p.strideW),
-    ],
-    inputs: [gy, packed],
-    outputs: [gx],
-  });
+  const kg = (p.o / p.groups) * p.kh * p.kw;
+  const params = gemmParams(p, { m, kg, kpad, npad4: npad / 4, ...unsplit });
+  runGemm(rt, "gradInput", tile, [Math.ceil(m / bm), Math.ceil(cg / bn), p.groups], params, [
+    gy,
+    packed,
+  ], gx);
   rt.release(packed);
   return gx;
 }
@@ -234,34 +222,7 @@ export function conv2dGradWeight(
   const perSplit = ceilTo(Math.ceil(pixels / splits), tile.tk);
   const length = p.o * m;
   const partial = rt.alloc(splits * length, "f32");
-  rt.run({
-    family: "conv",
-    entry: "gradWeight",
-    ...gemmKernel(tile),
-    dispatch: [mTiles, nTiles, p.groups * splits],
-    params: [
-      i(m),
-      i(pixels),
-      i(perSplit),
-      i(splits),
-      i(p.oh * p.ow),
-      i(p.ow),
-      i(p.c),
-      i(p.h),
-      i(p.w),
-      i(cg),
-      i(og),
-      i(p.o),
-      i(p.kh * p.kw),
-      i(p.kw),
-      ...spatialParams(p),
-      inv(p.oh * p.ow),
-      inv(p.ow),
-      inv(p.kh * p.kw),
-      inv(p.kw),
-    ],
-    inputs: [x, gy],
-    outputs: [partial],
-  });
+  const params = gemmParams(p, { m, kg: 0, kpad: 0, npad4: 0, pixels, perSplit, splits });
+  runGemm(rt, "gradWeight", tile, [mTiles, nTiles, p.groups * splits], params, [x, gy], partial);
   return splits === 1 ? partial : splitSum(rt, partial, splits, length);
 }

@@ -8,72 +8,63 @@ import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
 
-const i = (v: number): ParamValue => ({ i32: v });
-const inv = (v: number): ParamValue => ({ f32: 1 / v });
-
 export function isDepthwise(p: Conv2dParams): boolean {
   return p.groups === p.c && p.o === p.c && p.groups > 1;
 }
 
-function spatialParams(p: Conv2dParams): ParamValue[] {
-  return [i(p.strideH), i(p.strideW), i(p.padH), i(p.padW), i(p.dilationH), i(p.dilationW)];
+/** What one kernel walks: `total` invocations, 4-pixel `quads` per row, the weight-sum split. */
+interface Walk {
+  total: number;
+  quads: number;
+  pixels: number;
+  perSplit: number;
 }
 
-function linear(total: number) {
-  return { workgroupSize: WG, dispatch: GpuRuntime.grid(Math.ceil(total / WG[0])) };
+/** Runs one kernel of depthwise.wgsl with the family's one parameter record. */
+function run(
+  rt: GpuRuntime,
+  entry: "forward" | "gradInput" | "gradWeight",
+  p: Conv2dParams,
+  walk: Walk,
+  inputs: [GpuStorage, GpuStorage],
+  out: GpuStorage,
+): void {
+  const i = (v: number): ParamValue => ({ i32: v });
+  rt.run({
+    family: "depthwise",
+    entry,
+    workgroupSize: WG,
+    dispatch: GpuRuntime.grid(Math.ceil(walk.total / WG[0])),
+    params: [
+      { u32: walk.total },
+      ...[p.c, p.h, p.w, p.oh, p.ow, walk.quads, p.kh, p.kw, p.kh * p.kw].map(i),
+      ...[p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW].map(i),
+      ...[walk.pixels, walk.perSplit].map(i),
+      { f32: 1 / p.strideH },
+      { f32: 1 / p.strideW },
+    ],
+    inputs,
+    outputs: [out],
+  });
 }
 
 export function depthwiseForward(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, p: Conv2dParams) {
-  const owq = Math.ceil(p.ow / 4);
-  const total = p.n * p.c * p.oh * owq;
+  const quads = Math.ceil(p.ow / 4);
   const y = rt.alloc(p.n * p.c * p.oh * p.ow, "f32");
-  rt.run({
-    family: "depthwise",
-    entry: "forward",
-    ...linear(total),
-    params: [
-      { u32: total },
-      i(p.c),
-      i(p.h),
-      i(p.w),
-      i(p.oh),
-      i(p.ow),
-      i(owq),
-      i(p.kh),
-      i(p.kw),
-      ...spatialParams(p),
-    ],
-    inputs: [x, w],
-    outputs: [y],
-  });
+  run(rt, "forward", p, { total: p.n * p.c * p.oh * quads, quads, pixels: 0, perSplit: 0 }, [
+    x,
+    w,
+  ], y);
   return y;
 }
 
 export function depthwiseGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage, p: Conv2dParams) {
-  const wq = Math.ceil(p.w / 4);
-  const total = p.n * p.c * p.h * wq;
+  const quads = Math.ceil(p.w / 4);
   const gx = rt.alloc(p.n * p.c * p.h * p.w, "f32");
-  rt.run({
-    family: "depthwise",
-    entry: "gradInput",
-    ...linear(total),
-    params: [
-      { u32: total },
-      i(p.c),
-      i(p.h),
-      i(p.w),
-      i(p.oh),
-      i(p.ow),
-      i(wq),
-      i(p.kh),
-      i(p.kw),
-      ...spatialParams(p),
-      inv(p.strideH),
-      inv(p.strideW),
-    ],
-    inputs: [gy, w],
-    outputs: [gx],
-  });
+  run(rt, "gradInput", p, { total: p.n * p.c * p.h * quads, quads, pixels: 0, perSplit: 0 }, [
+    gy,
+    w,
+  ], gx);
   return gx;
 }
 
@@ -84,33 +75,13 @@ export function depthwiseGradWeight(
   gy: GpuStorage,
   p: Conv2dParams,
 ) {
-  const khw = p.kh * p.kw;
-  const lanes = p.c * khw;
+  const lanes = p.c * p.kh * p.kw;
   const pixels = p.n * p.oh * p.ow;
   // Enough slices for every core, each at least 32 pixels long.
   const splits = Math.max(1, Math.min(Math.ceil(4096 / lanes), 64, Math.floor(pixels / 32)));
   const perSplit = Math.ceil(pixels / splits);
   const total = splits * lanes;
   const partial = rt.alloc(total, "f32");
-  rt.run({
-    family: "depthwise",
-    entry: "gradWeight",
-    ...linear(total),
-    params: [
-      { u32: total },
-      i(p.c),
-      i(p.h),
-      i(p.w),
-      i(p.oh),
-      i(p.ow),
-      i(khw),
-      i(p.kw),
-      ...spatialParams(p),
-      i(pixels),
-      i(perSplit),
-    ],
-    inputs: [x, gy],
-    outputs: [partial],
-  });
+  run(rt, "gradWeight", p, { total, quads: 0, pixels, perSplit }, [x, gy], partial);
   return { partial, splits, length: lanes };
 }

@@ -1,66 +1,98 @@
 /**
  * Loads the WGSL op-family files of gpu/shaders/ and specialises one kernel section.
  *
- * File format: `//! common` holds helpers shared by the family; each `//! kernel NAME` section
- * is one compute entry point named `main`. `{{KEY}}` placeholders are replaced by the
- * kernel's defines (op expressions, workgroup sizes), so one file serves many variants.
+ * File format (gpu/README.md has an example):
+ * - `//! common` holds the family's own helpers; an `//! include NAME ...` line in it pulls in
+ *   snippets of gpu/shaders/prelude.wgsl (`index`, linear indices and views, comes always).
+ * - `//! kernel NAME` sections are compute entry points named `main`.
+ * - `//! template NAME` sections are kernel bodies with `{{BLOCK}}` holes; a section
+ *   `//! kernel NAME uses TEMPLATE` is then a list of `//! block BLOCK` parts that fill them, so
+ *   kernels that share their loop structure (conv.wgsl's GEMM passes) differ only in the blocks.
+ * - `{{KEY}}` placeholders are replaced by the kernel's defines (op expressions, tile sizes).
  */
 
-const PRELUDE = `
-fn linearIndex(wid: vec3u, nwg: vec3u, lid: u32, wgSize: u32) -> u32 {
-  return (wid.y * nwg.x + wid.x) * wgSize + lid;
-}
-
-// Views of up to 8 dims travel as array<vec4<i32>, 2> uniforms (see gpu/views.ts packDims).
-fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
-  return v[d / 4u][d % 4u];
-}
-
-// Flat offset of the i-th element (row-major over shape) of a strided view.
-fn viewOffset(i: u32, rank: u32, offset: i32, shape: array<vec4<i32>, 2>,
-              stride: array<vec4<i32>, 2>) -> i32 {
-  var rest = i32(i);
-  var o = offset;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let size = dimOf(shape, u32(d));
-    o += (rest % size) * dimOf(stride, u32(d));
-    rest = rest / size;
-  }
-  return o;
-}
-`;
-
-interface FamilySource {
+export interface FamilySource {
   common: string;
+  includes: string[];
   kernels: Map<string, string>;
+  templates: Map<string, string>;
+  /** For kernels made from a template: which one, and their blocks. */
+  uses: Map<string, { template: string; blocks: Map<string, string> }>;
 }
 
-const families = new Map<string, FamilySource>();
+const HEADER = /^\/\/!\s*(common|kernel\s+(\w+)(?:\s+uses\s+(\w+))?|template\s+(\w+))\s*$/;
 
-/** Splits a family file into its common part and named kernel sections. */
+/** Splits a family file into its common part, includes, templates and kernel sections. */
 export function parseFamily(text: string, family: string): FamilySource {
-  const kernels = new Map<string, string>();
-  let common = "";
-  let current: string | null = null;
+  const source: FamilySource = {
+    common: "",
+    includes: [],
+    kernels: new Map(),
+    templates: new Map(),
+    uses: new Map(),
+  };
+  let section: { kind: "common" | "kernel" | "template"; name: string; uses?: string } = {
+    kind: "common",
+    name: "",
+  };
   let buffer: string[] = [];
   const close = () => {
-    if (current === null) common += buffer.join("\n");
-    else kernels.set(current, buffer.join("\n"));
+    const body = buffer.join("\n");
     buffer = [];
+    if (section.kind === "common") source.common += body;
+    else if (section.kind === "template") source.templates.set(section.name, body);
+    else if (section.uses) {
+      source.uses.set(section.name, { template: section.uses, blocks: parseBlocks(body, family) });
+      source.kernels.set(section.name, "");
+    } else source.kernels.set(section.name, body);
   };
   for (const line of text.split("\n")) {
-    const header = line.match(/^\/\/!\s*(common|kernel\s+(\w+))\s*$/);
+    const header = line.match(HEADER);
     if (header) {
       close();
-      current = header[2] ?? null;
+      if (header[1] === "common") section = { kind: "common", name: "" };
+      else if (header[4]) section = { kind: "template", name: header[4] };
+      else section = { kind: "kernel", name: header[2], uses: header[3] };
+      continue;
+    }
+    const include = line.match(/^\/\/!\s*include\s+(.+)$/);
+    if (include && section.kind === "common") {
+      source.includes.push(...include[1].trim().split(/\s+/));
       continue;
     }
     buffer.push(line);
   }
   close();
-  if (kernels.size === 0) throw new Error(`gpu/shaders/${family}.wgsl declares no kernel sections`);
-  return { common, kernels };
+  if (source.kernels.size === 0) {
+    throw new Error(`gpu/shaders/${family}.wgsl declares no kernel sections`);
+  }
+  return source;
 }
+
+/** The `//! block NAME` parts of a kernel that uses a template. */
+function parseBlocks(body: string, family: string): Map<string, string> {
+  const blocks = new Map<string, string>();
+  let name: string | null = null;
+  let lines: string[] = [];
+  const close = () => {
+    if (name !== null) blocks.set(name, lines.join("\n").trim());
+    else if (lines.join("").trim() !== "") {
+      throw new Error(`gpu/shaders/${family}.wgsl: text outside a //! block in a templated kernel`);
+    }
+    lines = [];
+  };
+  for (const line of body.split("\n")) {
+    const header = line.match(/^\/\/!\s*block\s+(\w+)\s*$/);
+    if (header) {
+      close();
+      name = header[1];
+    } else lines.push(line);
+  }
+  close();
+  return blocks;
+}
+
+const families = new Map<string, FamilySource>();
 
 function loadFamily(family: string): FamilySource {
   let source = families.get(family);
@@ -78,13 +110,33 @@ function loadFamily(family: string): FamilySource {
   return source;
 }
 
-/** Returns the WGSL of one kernel with every `{{KEY}}` replaced; unknown keys are an error. */
-export function kernelSource(
-  family: string,
-  kernel: string,
-  defines: Record<string, string | number>,
-): string {
-  const source = loadFamily(family);
+let snippets: Map<string, string> | null = null;
+
+/** The `//! snippet NAME` sections of gpu/shaders/prelude.wgsl. */
+function prelude(): Map<string, string> {
+  if (!snippets) {
+    const url = new URL("../shaders/prelude.wgsl", import.meta.url);
+    const found = new Map<string, string>();
+    let name: string | null = null;
+    let lines: string[] = [];
+    for (const line of Deno.readTextFileSync(url).split("\n")) {
+      const header = line.match(/^\/\/!\s*snippet\s+([\w-]+)\s*$/);
+      if (!header) {
+        lines.push(line);
+        continue;
+      }
+      if (name !== null) found.set(name, lines.join("\n"));
+      name = header[1];
+      lines = [];
+    }
+    if (name !== null) found.set(name, lines.join("\n"));
+    snippets = found;
+  }
+  return snippets;
+}
+
+/** A kernel section's body, a templated one's assembled from its blocks. */
+function kernelBody(source: FamilySource, family: string, kernel: string): string {
   const body = source.kernels.get(kernel);
   if (body === undefined) {
     throw new Error(
@@ -93,7 +145,33 @@ export function kernelSource(
       })`,
     );
   }
-  const text = PRELUDE + source.common + "\n" + body;
+  const uses = source.uses.get(kernel);
+  if (!uses) return body;
+  const template = source.templates.get(uses.template);
+  if (template === undefined) {
+    throw new Error(
+      `gpu/shaders/${family}.wgsl: kernel ${kernel} uses no template ${uses.template}`,
+    );
+  }
+  return template.replace(/\{\{(\w+)\}\}/g, (hole, key: string) => uses.blocks.get(key) ?? hole);
+}
+
+/** Returns the WGSL of one kernel with every `{{KEY}}` replaced; unknown keys are an error. */
+export function kernelSource(
+  family: string,
+  kernel: string,
+  defines: Record<string, string | number>,
+): string {
+  const source = loadFamily(family);
+  const body = kernelBody(source, family, kernel);
+  const parts = ["index", ...source.includes].map((name) => {
+    const snippet = prelude().get(name);
+    if (snippet === undefined) {
+      throw new Error(`gpu/shaders/${family}.wgsl includes "${name}", not in prelude.wgsl`);
+    }
+    return snippet;
+  });
+  const text = [...parts, source.common, body].join("\n");
   return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     if (!(key in defines)) throw new Error(`${family}.${kernel}: no value for {{${key}}}`);
     return String(defines[key]);

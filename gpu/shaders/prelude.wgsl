@@ -1,0 +1,75 @@
+//! snippet index
+// Included in every kernel: flat invocation indices and strided views.
+fn linearIndex(wid: vec3u, nwg: vec3u, lid: u32, wgSize: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * wgSize + lid;
+}
+
+// Views of up to 8 dims travel as array<vec4<i32>, 2> uniforms (see gpu/views.ts packDims).
+fn dimOf(v: array<vec4<i32>, 2>, d: u32) -> i32 {
+  return v[d / 4u][d % 4u];
+}
+
+// Flat offset of the i-th element (row-major over shape) of a strided view.
+fn viewOffset(i: u32, rank: u32, offset: i32, shape: array<vec4<i32>, 2>,
+              stride: array<vec4<i32>, 2>) -> i32 {
+  var rest = i32(i);
+  var o = offset;
+  for (var d = i32(rank) - 1; d >= 0; d--) {
+    let size = dimOf(shape, u32(d));
+    o += (rest % size) * dimOf(stride, u32(d));
+    rest = rest / size;
+  }
+  return o;
+}
+
+//! snippet float-bits
+// Special values and NaN tests on the bits: WGSL lets a compiler assume float comparisons never
+// see NaN, and naga cannot fold bitcast in constant expressions (so functions, not consts).
+fn nanF32() -> f32 {
+  return bitcast<f32>(0x7fc00000u);
+}
+
+fn negInf() -> f32 {
+  return bitcast<f32>(0xff800000u);
+}
+
+fn isNanF(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// WGSL's max/min return the other operand when one is NaN; PyTorch's propagate NaN.
+fn maxNan(a: f32, b: f32) -> f32 {
+  return select(max(a, b), nanF32(), isNanF(a) || isNanF(b));
+}
+
+fn minNan(a: f32, b: f32) -> f32 {
+  return select(min(a, b), nanF32(), isNanF(a) || isNanF(b));
+}
+
+//! snippet divmod
+// Integer division by runtime values would be scalarised per SIMD lane, so quotients come from a
+// float reciprocal plus one correction step (exact for 0 <= a < 2^24; the host checks sizes).
+struct QR {
+  q: i32,
+  r: i32,
+}
+
+struct QR4 {
+  q: vec4<i32>,
+  r: vec4<i32>,
+}
+
+fn divmod(a: i32, b: i32, inv: f32) -> QR {
+  let q0 = i32(f32(a) * inv);
+  let r0 = a - q0 * b;
+  let q = q0 - select(0, 1, r0 < 0) + select(0, 1, r0 >= b);
+  return QR(q, a - q * b);
+}
+
+fn divmod4(a: vec4<i32>, b: i32, inv: f32) -> QR4 {
+  let q0 = vec4<i32>(vec4<f32>(a) * inv);
+  let r0 = a - q0 * b;
+  let q = q0 - select(vec4<i32>(0), vec4<i32>(1), r0 < vec4<i32>(0)) +
+    select(vec4<i32>(0), vec4<i32>(1), r0 >= vec4<i32>(b));
+  return QR4(q, a - q * b);
+}
