@@ -45,9 +45,43 @@ function geometry(p: Conv2dParams): Geometry {
   };
 }
 
-// The three passes share one loop nest: (n, o, c in o's group, ky, kx, oy) outer, then a run
-// over the valid ox. The runs are small functions of their own so V8 keeps them optimised
-// whatever shapes came before (a single loop nest re-optimised per shape ran 4x slower).
+// The three passes are one loop nest (convRuns): (n, o, c in o's group, ky, kx, oy) outer, then a
+// run over the valid ox that each pass handles its own way. The runs are small functions of their
+// own so V8 keeps them optimised whatever shapes came before (a single loop nest re-optimised per
+// shape ran 4x slower).
+
+/** A run of one pass: weight index, input and output row offsets, valid ox range [lo, hi). */
+type Run = (wi: number, xRow: number, yRow: number, lo: number, hi: number) => void;
+
+/** Calls `run` for every (image, filter, channel, tap, output row) of the convolution. */
+function convRuns(p: Conv2dParams, run: Run): void {
+  const { cg, og, rows, cols } = geometry(p);
+  for (let n = 0; n < p.n; n++) {
+    for (let o = 0; o < p.o; o++) {
+      const yPlane = (n * p.o + o) * p.oh * p.ow;
+      const xGroup = (n * p.c + Math.floor(o / og) * cg) * p.h * p.w;
+      for (let cc = 0; cc < cg; cc++) {
+        const xPlane = xGroup + cc * p.h * p.w;
+        for (let ky = 0; ky < p.kh; ky++) {
+          const r = rows[ky];
+          for (let kx = 0; kx < p.kw; kx++) {
+            const { offset, lo, hi } = cols[kx];
+            const wi = ((o * cg + cc) * p.kh + ky) * p.kw + kx;
+            for (let oy = r.lo; oy < r.hi; oy++) {
+              run(
+                wi,
+                xPlane + (oy * p.strideH + r.offset) * p.w + offset,
+                yPlane + oy * p.ow,
+                lo,
+                hi,
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+}
 
 /** dst[d + i * ds] += a * src[s + i * ss] for i in [lo, hi). */
 function axpyRow(
@@ -83,29 +117,8 @@ export function conv2d(x: HostStorage, w: HostStorage, p: Conv2dParams): HostSto
   const xs = f32(x);
   const ws = f32(w);
   const y = new Float64Array(p.n * p.o * p.oh * p.ow);
-  const { cg, og, rows, cols } = geometry(p);
   const s = p.strideW;
-  for (let n = 0; n < p.n; n++) {
-    for (let o = 0; o < p.o; o++) {
-      const yPlane = (n * p.o + o) * p.oh * p.ow;
-      const xGroup = (n * p.c + Math.floor(o / og) * cg) * p.h * p.w;
-      for (let cc = 0; cc < cg; cc++) {
-        const xPlane = xGroup + cc * p.h * p.w;
-        for (let ky = 0; ky < p.kh; ky++) {
-          const r = rows[ky];
-          for (let kx = 0; kx < p.kw; kx++) {
-            const { offset, lo, hi } = cols[kx];
-            const wv = ws[((o * cg + cc) * p.kh + ky) * p.kw + kx];
-            for (let oy = r.lo; oy < r.hi; oy++) {
-              const xRow = xPlane + (oy * p.strideH + r.offset) * p.w + offset;
-              const yRow = yPlane + oy * p.ow;
-              axpyRow(y, yRow, 1, xs, xRow, s, lo, hi, wv);
-            }
-          }
-        }
-      }
-    }
-  }
+  convRuns(p, (wi, xRow, yRow, lo, hi) => axpyRow(y, yRow, 1, xs, xRow, s, lo, hi, ws[wi]));
   return wrap(Float32Array.from(y));
 }
 
@@ -113,29 +126,8 @@ export function conv2dGradInput(g: HostStorage, w: HostStorage, p: Conv2dParams)
   const gs = f32(g);
   const ws = f32(w);
   const gx = new Float64Array(p.n * p.c * p.h * p.w);
-  const { cg, og, rows, cols } = geometry(p);
   const s = p.strideW;
-  for (let n = 0; n < p.n; n++) {
-    for (let o = 0; o < p.o; o++) {
-      const yPlane = (n * p.o + o) * p.oh * p.ow;
-      const xGroup = (n * p.c + Math.floor(o / og) * cg) * p.h * p.w;
-      for (let cc = 0; cc < cg; cc++) {
-        const xPlane = xGroup + cc * p.h * p.w;
-        for (let ky = 0; ky < p.kh; ky++) {
-          const r = rows[ky];
-          for (let kx = 0; kx < p.kw; kx++) {
-            const { offset, lo, hi } = cols[kx];
-            const wv = ws[((o * cg + cc) * p.kh + ky) * p.kw + kx];
-            for (let oy = r.lo; oy < r.hi; oy++) {
-              const xRow = xPlane + (oy * p.strideH + r.offset) * p.w + offset;
-              const yRow = yPlane + oy * p.ow;
-              axpyRow(gx, xRow, s, gs, yRow, 1, lo, hi, wv);
-            }
-          }
-        }
-      }
-    }
-  }
+  convRuns(p, (wi, xRow, yRow, lo, hi) => axpyRow(gx, xRow, s, gs, yRow, 1, lo, hi, ws[wi]));
   return wrap(Float32Array.from(gx));
 }
 
@@ -143,28 +135,9 @@ export function conv2dGradWeight(x: HostStorage, g: HostStorage, p: Conv2dParams
   const xs = f32(x);
   const gs = f32(g);
   const gw = new Float64Array(p.o * (p.c / p.groups) * p.kh * p.kw);
-  const { cg, og, rows, cols } = geometry(p);
   const s = p.strideW;
-  for (let n = 0; n < p.n; n++) {
-    for (let o = 0; o < p.o; o++) {
-      const yPlane = (n * p.o + o) * p.oh * p.ow;
-      const xGroup = (n * p.c + Math.floor(o / og) * cg) * p.h * p.w;
-      for (let cc = 0; cc < cg; cc++) {
-        const xPlane = xGroup + cc * p.h * p.w;
-        for (let ky = 0; ky < p.kh; ky++) {
-          const r = rows[ky];
-          for (let kx = 0; kx < p.kw; kx++) {
-            const { offset, lo, hi } = cols[kx];
-            let acc = 0;
-            for (let oy = r.lo; oy < r.hi; oy++) {
-              const xRow = xPlane + (oy * p.strideH + r.offset) * p.w + offset;
-              acc += dotRow(gs, yPlane + oy * p.ow, xs, xRow, s, lo, hi);
-            }
-            gw[((o * cg + cc) * p.kh + ky) * p.kw + kx] += acc;
-          }
-        }
-      }
-    }
-  }
+  convRuns(p, (wi, xRow, yRow, lo, hi) => {
+    gw[wi] += dotRow(gs, yRow, xs, xRow, s, lo, hi);
+  });
   return wrap(Float32Array.from(gw));
 }
