@@ -83,6 +83,21 @@ export { SGD, type SgdOptions } from "./nn/optim/sgd.ts";
 export { Adam, type AdamOptions } from "./nn/optim/adam.ts";
 export { readSafetensors, writeSafetensors } from "./nn/safetensors.ts";
 export { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from "./nn/checkpoint.ts";
+export { loadTrunkWeights, mapTrunkState } from "./nn/models/trunk-weights.ts";
+export {
+  cacheRoot,
+  hubBaseUrl,
+  hubCachePath,
+  hubFileUrl,
+  NoPretrainedWeightsError,
+  pretrainedSource,
+} from "./nn/pretrained/source.ts";
+export {
+  compareStateDict,
+  loadStateChecked,
+  StateDictMismatchError,
+  type StateDictReport,
+} from "./nn/pretrained/strict-load.ts";
 
 // Data
 export type { Batch } from "./data/batch.ts";
@@ -106,6 +121,7 @@ export {
 } from "./data/synthetic/skin-artefacts.ts";
 export { CATALOG, imageFolder, selectDatasets } from "./data/catalog.ts";
 export { runDownload } from "./data/download-command.ts";
+export { fetchHubFile, hubFileMetadata } from "./data/hub-download.ts";
 export { buildTrainingLabels, loadTrainingLabels, readTestLabels } from "./data/labels.ts";
 export { parseCsv, readCsvFile, requireColumns } from "./data/csv.ts";
 export { ProgressBar } from "./data/progress.ts";
@@ -138,6 +154,7 @@ export {
 export { runMnistDemo } from "./experiments/mnist-demo.ts";
 export { runCmnist } from "./experiments/cmnist.ts";
 export { runSynth } from "./experiments/synth.ts";
+export { initTrunkWeights } from "./experiments/train-trunk-weights.ts";
 export { linearProbe, linearProbeScores, type ProbeScores } from "./experiments/linear-probe.ts";
 export { type Figure, writeFigure } from "./experiments/plots/figure.ts";
 export { renderSvg } from "./experiments/plots/render.ts";

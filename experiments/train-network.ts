@@ -9,13 +9,13 @@
 import type { Backend } from "../gpu/backend.ts";
 import type { Module } from "../nn/module.ts";
 import { buildTrunk, type Trunk } from "../nn/models/registry.ts";
-import { loadTrunkWeights } from "../nn/models/trunk-weights.ts";
 import { manualSeed } from "../nn/random.ts";
 import type { DebiasSettings } from "../debias/config.ts";
 import { type BiasHead, buildBiasHeads, disposeBiasHeads, MainHead } from "../debias/heads.ts";
 import type { DebiasNetwork } from "../debias/train-step.ts";
 import { debiasSettingsOf } from "./train-config.ts";
 import type { TrainOptions } from "./train-options.ts";
+import { initTrunkWeights } from "./train-trunk-weights.ts";
 
 /** A built network with its settings. */
 export interface TrainNetwork extends DebiasNetwork {
@@ -29,26 +29,21 @@ export interface TrainNetwork extends DebiasNetwork {
 const MAIN_CLASSES = 2;
 
 /**
- * Builds the network of `o` with fresh weights drawn from `o.seed` (and --weights loaded into the
- * trunk); `trainBias` are the training set's bias columns, for the heads' class weights.
+ * Builds the network of `o` with fresh weights drawn from `o.seed` (and --weights or --pretrained
+ * loaded into the trunk: experiments/train-trunk-weights.ts); `trainBias` are the training set's
+ * bias columns, for the heads' class weights.
  */
 export async function buildTrainNetwork(
   o: TrainOptions,
   trainBias: Record<string, Int32Array>,
   backend: Backend,
 ): Promise<TrainNetwork> {
-  if (o.pretrained && !o.weights) {
-    throw new Error(
-      `--pretrained: fetching ImageNet weights is not built yet; download the trunk's ` +
-        `safetensors (timm publishes them) and pass --weights PATH, or drop --pretrained`,
-    );
-  }
   manualSeed(o.seed);
   const settings = debiasSettingsOf(o);
   const trunk = buildTrunk(o.arch, o.enetType, { backend });
   const made: Module[] = [trunk.encoder];
   try {
-    if (o.weights) await loadTrunkWeights(trunk, o.weights);
+    await initTrunkWeights(trunk, o);
     const main = new MainHead(trunk.features, o.outDim, { backend });
     made.push(main);
     const heads = buildBiasHeads(settings.heads, {

@@ -66,8 +66,14 @@ export const trainSchema = z.object({
     value: "[bool]",
   }),
   weights: option(z.string().min(1).optional(), {
-    help: "initial weights: a local .safetensors state dict of the trunk",
+    help: "initial weights: a local .safetensors state dict of the trunk (strict; overrides " +
+      "--pretrained)",
     value: "<path>",
+  }),
+  hubUrl: option(z.string().min(1).optional(), {
+    help: "base URL of the Hugging Face hub for --pretrained (default $SDU_HUB_URL, " +
+      "$HF_ENDPOINT or https://huggingface.co); weights are cached under $SDU_CACHE",
+    value: "<url>",
   }),
   dataset: option(z.enum(TRAIN_DATASETS).default("ISIC"), {
     help: "ISIC, Fitzpatrick17k, or synth (the synthetic skin artefacts, offline)",
