@@ -47,8 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 //! template gemm
-// A pass's DECLS bind inputs 1 and 2 and say where output (m, n) goes (rowBase, nCount, nStride);
-// SETUP decodes the group, the k range [kBegin, kEnd) and what this invocation's quad of A rows
+// A pass's DECLS bind inputs 1 and 2 (and declare its helpers); SETUP decodes the group, the k range [kBegin, kEnd) and what this invocation's quad of A rows
 // (`rows`) needs; STAGE_A and STAGE_B compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]).
 struct Params {
   m: i32, kg: i32, kpad: i32, npad4: i32,
@@ -57,9 +56,10 @@ struct Params {
   hw: i32, ohw: i32, khw: i32, kw: i32,
   strideH: i32, strideW: i32, padH: i32, padW: i32,
   dilH: i32, dilW: i32, pixels: i32, perSplit: i32,
-  splits: i32, invHw: f32, invW: f32, invOhw: f32,
-  invOw: f32, invKhw: f32, invKw: f32, invStrideH: f32,
-  invStrideW: f32,
+  splits: i32, dstC: i32, nCount: i32, nStride: i32,
+  invHw: f32, invW: f32, invOhw: f32, invOw: f32,
+  invKhw: f32, invKw: f32, invStrideH: f32, invStrideW: f32,
+  invNStride: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -68,6 +68,22 @@ struct Params {
 var<workgroup> As: array<vec4<f32>, {{A_ITEMS}}>;
 var<workgroup> Bs: array<vec4<f32>, {{B_ITEMS}}>;
 var<private> group: i32;
+var<private> split: i32;
+
+// Output (m, n) of the GEMM lives at row n of plane (m / nStride + split) of an NCHW-like output
+// of dstC channels, nCount of them per group; -1 past the last row (see conv-tile.ts's stores).
+// An image pass has nStride = pixels per image; gradWeight has nStride = m, so its split (the slice
+// of the pixel sum) picks its own copy of the weight gradient.
+fn rowBase(m: i32, n: i32) -> i32 {
+  let p = divmod(m, P.nStride, P.invNStride);
+  return select(-1, ((p.q + split) * P.dstC + group * P.nCount + n) * P.nStride + p.r, m < P.m);
+}
+fn nCount() -> i32 {
+  return P.nCount;
+}
+fn nStride() -> i32 {
+  return P.nStride;
+}
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -112,17 +128,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<vec4<f32>>;
 
-// Where output pixel m of channel n (within the group) goes, or -1 past the last pixel.
-fn rowBase(m: i32, n: i32) -> i32 {
-  let p = divmod(m, P.ohw, P.invOhw);
-  return select(-1, (p.q * P.o + group * P.og + n) * P.ohw + p.r, m < P.m);
-}
-fn nCount() -> i32 {
-  return P.og;
-}
-fn nStride() -> i32 {
-  return P.ohw;
-}
 
 fn xAt(base: vec4<i32>, iy: vec4<i32>, ix: vec4<i32>, ok: vec4<bool>) -> vec4<f32> {
   let inside = ok & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(P.h)) & (ix >= vec4<i32>(0)) &
@@ -153,17 +158,6 @@ let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<vec4<f32>>;
 
-// Where input pixel m of channel n (within the group) goes, or -1 past the last pixel.
-fn rowBase(m: i32, n: i32) -> i32 {
-  let p = divmod(m, P.hw, P.invHw);
-  return select(-1, (p.q * P.c + group * P.cg + n) * P.hw + p.r, m < P.m);
-}
-fn nCount() -> i32 {
-  return P.cg;
-}
-fn nStride() -> i32 {
-  return P.hw;
-}
 
 struct Tap {
   pos: vec4<i32>,
@@ -201,18 +195,6 @@ let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 //! block DECLS
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
-var<private> split: i32;
-
-// Where the partial sum of weight column m (c, ky, kx) of filter n goes; -1 past the last column.
-fn rowBase(m: i32, n: i32) -> i32 {
-  return select(-1, (split * P.o + group * P.og + n) * P.m + m, m < P.m);
-}
-fn nCount() -> i32 {
-  return P.og;
-}
-fn nStride() -> i32 {
-  return P.m;
-}
 //! block SETUP
 group = i32(wid.z) / P.splits;
   split = i32(wid.z) - group * P.splits;

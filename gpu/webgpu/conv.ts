@@ -78,8 +78,12 @@ function packWeights(
   return { packed, kpad, npad };
 }
 
-/** The GEMM extents of one pass: rows m, k extent kg padded to kpad, packed B columns / 4. */
-interface Extents {
+/**
+ * One pass of the `gemm` template: its rows m, its k extent kg (padded to kpad) and packed B
+ * columns / 4, the pixel-sum split of gradWeight, and where output (m, n) goes (conv.wgsl's
+ * rowBase: dstC channels, nCount per group, nStride apart).
+ */
+interface Pass {
   m: number;
   kg: number;
   kpad: number;
@@ -87,62 +91,81 @@ interface Extents {
   pixels: number;
   perSplit: number;
   splits: number;
+  dstC: number;
+  nCount: number;
+  nStride: number;
 }
 
 /** The one parameter record every pass of the `gemm` template reads (conv.wgsl's Params). */
-function gemmParams(p: Conv2dParams, e: Extents): ParamValue[] {
+function gemmParams(p: Conv2dParams, e: Pass): ParamValue[] {
   const cg = p.c / p.groups;
   const og = p.o / p.groups;
   return [
     ...[e.m, e.kg, e.kpad, e.npad4, p.c, p.h, p.w, cg, p.o, p.oh, p.ow, og].map(i),
     ...[p.h * p.w, p.oh * p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW, p.padH, p.padW].map(i),
-    ...[p.dilationH, p.dilationW, e.pixels, e.perSplit, e.splits].map(i),
+    ...[p.dilationH, p.dilationW, e.pixels, e.perSplit, e.splits, e.dstC, e.nCount].map(i),
+    i(e.nStride),
     ...[p.h * p.w, p.w, p.oh * p.ow, p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW].map(inv),
+    inv(e.nStride),
   ];
 }
 
-/** Runs one pass of the `gemm` template over an (m tiles, n tiles, z) grid. */
+/** Runs one pass of the `gemm` template over (m tiles, n tiles, groups x splits) workgroups. */
 function runGemm(
   rt: GpuRuntime,
-  pass: "forward" | "gradInput" | "gradWeight",
+  entry: "forward" | "gradInput" | "gradWeight",
+  p: Conv2dParams,
+  pass: Pass,
   tile: TileConfig,
-  grid: readonly [number, number, number],
-  params: ParamValue[],
   inputs: [GpuStorage, GpuStorage],
   out: GpuStorage,
 ): void {
-  const { wg } = tileWidth(tile);
+  const { bm, bn, wg } = tileWidth(tile);
   rt.run({
     family: "conv",
-    entry: pass,
+    entry,
     defines: tileDefines(tile),
     workgroupSize: [wg, 1, 1],
-    dispatch: grid,
-    params,
+    dispatch: [
+      Math.ceil(pass.m / bm),
+      Math.ceil(pass.nCount / bn),
+      p.groups * pass.splits,
+    ],
+    params: gemmParams(p, pass),
     inputs,
     outputs: [out],
   });
 }
 
-const unsplit = { pixels: 0, perSplit: 0, splits: 1 };
+/**
+ * The passes whose B operand is the packed weight: forward (gy from x; m = output pixels, n =
+ * output channels) and gradInput (gx from gy; m = input pixels, n = input channels).
+ */
+function packedPass(
+  rt: GpuRuntime,
+  entry: "forward" | "gradInput",
+  src: GpuStorage,
+  w: GpuStorage,
+  p: Conv2dParams,
+): GpuStorage {
+  checkSizes(p);
+  const back = entry === "gradInput";
+  const [dstC, srcC] = back ? [p.c, p.o] : [p.o, p.c];
+  const pixels = back ? p.h * p.w : p.oh * p.ow;
+  const nCount = dstC / p.groups;
+  const m = p.n * pixels;
+  const tile = chooseTile(m, nCount);
+  const { packed, kpad, npad } = packWeights(rt, w, p, back, tile);
+  const out = rt.alloc(p.n * dstC * pixels, "f32");
+  const kg = (srcC / p.groups) * p.kh * p.kw;
+  const pass = { m, kg, kpad, npad4: npad / 4, pixels: 0, perSplit: 0, splits: 1 };
+  runGemm(rt, entry, p, { ...pass, dstC, nCount, nStride: pixels }, tile, [src, packed], out);
+  rt.release(packed);
+  return out;
+}
 
 export function conv2d(rt: GpuRuntime, x: GpuStorage, w: GpuStorage, p: Conv2dParams): GpuStorage {
-  if (isDepthwise(p)) return depthwiseForward(rt, x, w, p);
-  checkSizes(p);
-  const og = p.o / p.groups;
-  const m = p.n * p.oh * p.ow;
-  const tile = chooseTile(m, og);
-  const { bm, bn } = tileWidth(tile);
-  const { packed, kpad, npad } = packWeights(rt, w, p, false, tile);
-  const y = rt.alloc(p.n * p.o * p.oh * p.ow, "f32");
-  const kg = (p.c / p.groups) * p.kh * p.kw;
-  const params = gemmParams(p, { m, kg, kpad, npad4: npad / 4, ...unsplit });
-  runGemm(rt, "forward", tile, [Math.ceil(m / bm), Math.ceil(og / bn), p.groups], params, [
-    x,
-    packed,
-  ], y);
-  rt.release(packed);
-  return y;
+  return isDepthwise(p) ? depthwiseForward(rt, x, w, p) : packedPass(rt, "forward", x, w, p);
 }
 
 export function conv2dGradInput(
@@ -151,22 +174,7 @@ export function conv2dGradInput(
   w: GpuStorage,
   p: Conv2dParams,
 ): GpuStorage {
-  if (isDepthwise(p)) return depthwiseGradInput(rt, gy, w, p);
-  checkSizes(p);
-  const cg = p.c / p.groups;
-  const m = p.n * p.h * p.w;
-  const tile = chooseTile(m, cg);
-  const { bm, bn } = tileWidth(tile);
-  const { packed, kpad, npad } = packWeights(rt, w, p, true, tile);
-  const gx = rt.alloc(p.n * p.c * p.h * p.w, "f32");
-  const kg = (p.o / p.groups) * p.kh * p.kw;
-  const params = gemmParams(p, { m, kg, kpad, npad4: npad / 4, ...unsplit });
-  runGemm(rt, "gradInput", tile, [Math.ceil(m / bm), Math.ceil(cg / bn), p.groups], params, [
-    gy,
-    packed,
-  ], gx);
-  rt.release(packed);
-  return gx;
+  return isDepthwise(p) ? depthwiseGradInput(rt, gy, w, p) : packedPass(rt, "gradInput", gy, w, p);
 }
 
 /** Enough slices of the pixel sum to keep every core busy, each long enough to amortise setup. */
@@ -222,7 +230,10 @@ export function conv2dGradWeight(
   const perSplit = ceilTo(Math.ceil(pixels / splits), tile.tk);
   const length = p.o * m;
   const partial = rt.alloc(splits * length, "f32");
-  const params = gemmParams(p, { m, kg: 0, kpad: 0, npad4: 0, pixels, perSplit, splits });
-  runGemm(rt, "gradWeight", tile, [mTiles, nTiles, p.groups * splits], params, [x, gy], partial);
+  const pass = { m, kg: 0, kpad: 0, npad4: 0, pixels, perSplit, splits };
+  runGemm(rt, "gradWeight", p, { ...pass, dstC: p.o, nCount: og, nStride: m }, tile, [
+    x,
+    gy,
+  ], partial);
   return splits === 1 ? partial : splitSum(rt, partial, splits, length);
 }
