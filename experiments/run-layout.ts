@@ -60,7 +60,7 @@ export interface RunConfigFile {
   /** Every train option after defaults, preset and command line were merged. */
   options: Record<string, unknown>;
   /** Per option key: "default", "preset" or "command line". */
-  sources: Record<string, "default" | "preset" | "command line">;
+  sources: Record<string, "default" | "preset" | "command line" | "synth default">;
   dirs: RunDirs;
   backend: string;
   /** ISO time of the start. */

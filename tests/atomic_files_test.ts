@@ -10,7 +10,7 @@ import { writeFileAtomic } from "../nn/atomic-file.ts";
 import { readSafetensors, writeSafetensors } from "../nn/safetensors.ts";
 import { ZipReader } from "../data/zip-extract.ts";
 import { assertEqual } from "./support/assert.ts";
-import { bytes, withTemp } from "./support/data_server.ts";
+import { bytes, withTemp } from "./support/data-server.ts";
 
 async function rejects(p: Promise<unknown>, pattern: RegExp, label: string): Promise<void> {
   try {

@@ -13,7 +13,7 @@ import type { AnnotationCsv, DatasetEntry } from "../data/catalog.ts";
 import { runDownload } from "../data/download-command.ts";
 import { LOCK_FILE } from "../data/download-lock.ts";
 import { verifyDownloads } from "../data/download-verify.ts";
-import { bands, exists, serve, withTemp } from "./support/data_server.ts";
+import { bands, exists, serve, withTemp } from "./support/data-server.ts";
 
 const quiet = { progress: false, workers: 0, retryDelayMs: 5, retries: 0 };
 
