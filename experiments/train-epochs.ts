@@ -55,6 +55,7 @@ const RESUMABLE = new Set([
   "modelDir",
   "logDir",
   "plotDir",
+  "hubUrl",
 ]);
 
 export interface ModelContext {
