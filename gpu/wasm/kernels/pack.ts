@@ -35,15 +35,15 @@ export function bSliver(kc: i32): usize {
   return (<usize> kc << 5) + 64;
 }
 
-/** Four rows from a [4][4] block as four columns (a 4 x 4 transpose in registers). */
-function transpose4(
-  r0: v128,
-  r1: v128,
-  r2: v128,
-  r3: v128,
-  dst: usize,
-  step: usize,
-): void {
+/**
+ * Four 4-float vectors `stride` bytes apart from `src`, transposed in registers: vector t of the
+ * result goes to `dst + t * step`.
+ */
+function transpose4(src: usize, stride: usize, dst: usize, step: usize): void {
+  const r0 = v128.load(src);
+  const r1 = v128.load(src + stride);
+  const r2 = v128.load(src + 2 * stride);
+  const r3 = v128.load(src + 3 * stride);
   const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
   const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
   const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
@@ -52,6 +52,12 @@ function transpose4(
   v128.store(dst + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
   v128.store(dst + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
   v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/** Eight vectors `stride` bytes apart as four k rows of an 8-column B sliver (two transposes). */
+function transpose8(src: usize, stride: usize, dst: usize): void {
+  transpose4(src, stride, dst, 32);
+  transpose4(src + 4 * stride, stride, dst + 16, 32);
 }
 
 /**
@@ -86,14 +92,7 @@ function packASegment(
       let k = 0;
       for (; k + 4 <= kc; k += 4) {
         const r = s + (<usize> k << 2);
-        transpose4(
-          v128.load(r),
-          v128.load(r + rsb),
-          v128.load(r + 2 * rsb),
-          v128.load(r + 3 * rsb),
-          d,
-          16,
-        );
+        transpose4(r, rsb, d, 16);
         d += 64;
       }
       for (; k < kc; k++) {
@@ -225,22 +224,7 @@ function packBStrided(
       const src = ptr + (<usize> off << 2);
       for (; k + 4 <= kc; k += 4) {
         const r = src + (<usize> k << 2);
-        transpose4(
-          v128.load(r),
-          v128.load(r + csb),
-          v128.load(r + 2 * csb),
-          v128.load(r + 3 * csb),
-          d,
-          32,
-        );
-        transpose4(
-          v128.load(r + 4 * csb),
-          v128.load(r + 5 * csb),
-          v128.load(r + 6 * csb),
-          v128.load(r + 7 * csb),
-          d + 16,
-          32,
-        );
+        transpose8(r, csb, d);
         d += 128;
       }
     }
@@ -315,22 +299,7 @@ function packBIm2colT(
     let k = 0;
     for (; k + 4 <= kc; k += 4) {
       const s = tmp + (<usize> k << 2);
-      transpose4(
-        v128.load(s),
-        v128.load(s + row),
-        v128.load(s + 2 * row),
-        v128.load(s + 3 * row),
-        d,
-        32,
-      );
-      transpose4(
-        v128.load(s + 4 * row),
-        v128.load(s + 5 * row),
-        v128.load(s + 6 * row),
-        v128.load(s + 7 * row),
-        d + 16,
-        32,
-      );
+      transpose8(s, row, d);
       d += 128;
     }
     for (; k < kc; k++) {
