@@ -6,12 +6,14 @@
 
 import { type AnyCommandSpec, runCommandLine } from "./cli/command-line.ts";
 import { downloadCommand, mnistCommand } from "./cli/commands-data.ts";
+import { demoCommand } from "./cli/commands-demo.ts";
 import { cmnistCommand, synthCommand, synthPretrainCommand } from "./cli/commands-experiments.ts";
 import { reportCommand } from "./cli/commands-report.ts";
 import { evaluateCommand, experimentsCommand, trainCommand } from "./cli/commands-train.ts";
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly AnyCommandSpec[] = [
+  demoCommand,
   downloadCommand,
   trainCommand,
   evaluateCommand,

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: the engine against its peers on the same machine (issues 2 and 4).
- * Rows: W1 matmul, W2 conv forward/backward, W3 ResNet-18 and W4 small-CNN training steps, and
- * the Colored-MNIST epoch estimate. Columns: our webgpu / cpu / cpu-wasm / cpu-reference backends,
+ * Rows: W1 matmul, W2 conv forward/backward, W3 ResNet-18 and W4 small-CNN training steps, the
+ * Colored-MNIST epoch estimate and SD, an epoch of the demo's `train --dataset synth` CLGR run. Columns: our webgpu / cpu / cpu-wasm / cpu-reference backends,
  * TensorFlow.js (webgpu, cpu) and PyTorch CPU, then ratios. The table goes to stdout and to
  * results/bench/latest.md; progress goes to stderr.
  *
@@ -23,6 +23,8 @@ type PeerName = (typeof PEERS)[number];
 
 /** tfjs's pure-JS CPU backend is only timed where it finishes in reasonable time. */
 const TFJS_CPU_ROWS = ["W1", "W4"];
+/** Rows no TF.js model mirrors (the debiasing step): the tfjs columns leave them out. */
+const TFJS_SKIP_KINDS: readonly string[] = ["synth_debias"];
 
 interface Options {
   only: string[] | null;
@@ -171,7 +173,10 @@ async function main(): Promise<void> {
     columns.push(await runOurColumn(name, specs, o));
   }
   for (const name of o.peers) {
-    const rows = name === "tfjs-cpu" ? specs.filter((s) => TFJS_CPU_ROWS.includes(s.id)) : specs;
+    const tfjs = name.startsWith("tfjs")
+      ? specs.filter((s) => !TFJS_SKIP_KINDS.includes(s.kind))
+      : specs;
+    const rows = name === "tfjs-cpu" ? tfjs.filter((s) => TFJS_CPU_ROWS.includes(s.id)) : tfjs;
     if (!rows.length) continue;
     const column = await runPeer(name, rows, o);
     if (name === "tfjs-cpu" && column.info) {

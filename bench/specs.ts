@@ -3,13 +3,17 @@
  * TensorFlow.js child process and the PyTorch script, so every column times the same problem.
  */
 
+import { demoSchema } from "../experiments/demo-options.ts";
+import { SYNTH_TRUNK_WIDTH } from "../nn/models/synth-cnn.ts";
+
 export type WorkloadKind =
   | "matmul"
   | "conv_fwd"
   | "conv_bwd"
   | "resnet18"
   | "small_cnn"
-  | "colored_mnist";
+  | "colored_mnist"
+  | "synth_debias";
 
 export interface WorkloadSpec {
   /** Row id, e.g. "W2b"; `--only` selects by `group` ("W2") or by id. */
@@ -30,12 +34,30 @@ export interface WorkloadSpec {
   batch: number;
   size: number;
   classes: number;
+  /** s/epoch rows: training steps in one epoch (the row times one step). */
+  epochSteps: number;
+  /** synth_debias: channel width of the synthetic trunk's first stage. */
+  width: number;
   /** Floating-point operations of one call (training: about 3x the forward pass); used for
    * GFLOP/s and to guess a slow cell's time before running it. */
   flops: number;
 }
 
-const ZERO = { m: 0, n: 0, k: 0, c: 0, h: 0, w: 0, o: 0, pad: 0, batch: 0, size: 0, classes: 0 };
+const ZERO = {
+  m: 0,
+  n: 0,
+  k: 0,
+  c: 0,
+  h: 0,
+  w: 0,
+  o: 0,
+  pad: 0,
+  batch: 0,
+  size: 0,
+  classes: 0,
+  epochSteps: 0,
+  width: 0,
+};
 
 /** Same-padded or valid convolution cost and output side, square images. */
 function conv(n: number, cin: number, cout: number, k: number, s: number, p: number, h: number) {
@@ -76,6 +98,36 @@ export function coloredMnistFlops(n: number, size: number): number {
   const d = conv(n, 64, 64, 3, 1, 1, c.oh);
   return a.flops + b.flops + c.flops + d.flops + 2 * n * 64 * 10;
 }
+
+/**
+ * The synthetic trunk (nn/models/synth-cnn.ts): four 3x3 conv + BN + ReLU stages of width w, 2w,
+ * 4w, 4w, the first three followed by 2x2 max-pooling.
+ */
+export function synthTrunkFlops(n: number, size: number, width: number): number {
+  let flops = 0;
+  let h = size;
+  let c = 3;
+  for (
+    const [out, pool] of [[width, true], [2 * width, true], [4 * width, true], [
+      4 * width,
+      false,
+    ]] as const
+  ) {
+    flops += conv(n, c, out, 3, 1, 1, h).flops;
+    c = out;
+    if (pool) h = Math.floor(h / 2);
+  }
+  return flops;
+}
+
+/** The demo's setting (`deno task demo`), from its own defaults so the row follows it. */
+const demo = demoSchema.parse({});
+const DEMO = {
+  lesions: demo.trainSize,
+  size: demo.imageSize,
+  batch: demo.batchSize,
+  width: SYNTH_TRUNK_WIDTH,
+};
 
 const W2 = { ...ZERO, n: 16, c: 64, h: 56, w: 56, o: 64, k: 3, pad: 1 };
 const W2_FLOPS = conv(16, 64, 64, 3, 1, 1, 56).flops;
@@ -148,7 +200,23 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     batch: 128,
     size: 28,
     classes: 10,
+    epochSteps: EPOCH_IMAGES / 128,
     flops: 3 * coloredMnistFlops(128, 28),
+  },
+  {
+    ...ZERO,
+    id: "SD",
+    group: "SD",
+    label: `SD synth CLGR epoch (demo: ${DEMO.lesions} lesions ${DEMO.size}², b${DEMO.batch})`,
+    kind: "synth_debias",
+    unit: "s/epoch",
+    batch: DEMO.batch,
+    size: DEMO.size,
+    classes: 2,
+    width: DEMO.width,
+    epochSteps: Math.floor(DEMO.lesions / DEMO.batch),
+    // two phases, each a forward and a backward pass of the trunk
+    flops: 6 * synthTrunkFlops(DEMO.batch, DEMO.size, DEMO.width),
   },
 ];
 
@@ -156,7 +224,7 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
 export function valueOf(spec: WorkloadSpec, seconds: number): number {
   if (spec.unit === "GFLOP/s") return spec.flops / seconds / 1e9;
   if (spec.unit === "images/s") return spec.batch / seconds;
-  return (EPOCH_IMAGES / spec.batch) * seconds;
+  return spec.epochSteps * seconds;
 }
 
 /** Whether a larger number is better (false only for epoch seconds). */

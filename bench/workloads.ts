@@ -18,6 +18,7 @@ import { SGD } from "../nn/optim/sgd.ts";
 import { tidy } from "../nn/scope.ts";
 import { setDefaultBackend, type Tensor, tensor } from "../nn/tensor.ts";
 import type { WorkloadSpec } from "./specs.ts";
+import { synthDebiasRow } from "./synth-step.ts";
 
 /** A prepared row: `step` is one timed call, `dispose` frees what it holds. */
 export interface PreparedWorkload {
@@ -139,5 +140,7 @@ export function prepareOurs(backend: Backend, s: WorkloadSpec): PreparedWorkload
     case "small_cnn":
     case "colored_mnist":
       return trainRow(backend, s);
+    case "synth_debias":
+      return synthDebiasRow(backend, s);
   }
 }

@@ -31,6 +31,7 @@ import { RunFiles } from "./train-files.ts";
 import { buildTrainNetwork, disposeTrainNetwork, type TrainNetwork } from "./train-network.ts";
 import { methodName, type TrainOptions } from "./train-options.ts";
 import { predictSet } from "./train-predict.ts";
+import { assertLossBounded, assertScoresVary } from "./run-health.ts";
 import { saliencyPicks } from "./saliency.ts";
 import { rocCurve } from "./metrics.ts";
 import type { Backend } from "../gpu/backend.ts";
@@ -131,13 +132,28 @@ interface Tested {
 
 const pick = (targets: Float32Array) => saliencyPicks(targets, SALIENCY_IMAGES);
 
-function evaluate(run: Run, net: TrainNetwork): Promise<SetEvaluation[]> {
-  return evaluateSets(net, run.data.tests, {
+/**
+ * Scores the test sets; a model that scores every image of a set alike ranks nothing, so that
+ * is a failed run (experiments/run-health.ts), not an AUC of 0.5.
+ */
+async function evaluate(run: Run, net: TrainNetwork, tag: string): Promise<SetEvaluation[]> {
+  const evals = await evaluateSets(net, run.data.tests, {
     backend: run.backend,
     batchSize: run.o.batchSize,
     numWorkers: run.o.numWorkers,
     pick,
   });
+  for (const e of evals) {
+    if (e.scores.length >= 2) {
+      assertScoresVary(Float32Array.from(e.scores), 1, tag, `test set ${e.name}`);
+    }
+  }
+  return evals;
+}
+
+/** A main loss far above a constant guess's (ln 2 for one logit) means training diverged. */
+function checkLosses(trained: TrainedModel, tag: string): void {
+  assertLossBounded(trained.records.map((r) => r.loss), Math.LN2, tag);
 }
 
 /** Writes the test half's files and figures. */
@@ -200,7 +216,8 @@ async function trainAndTest(run: Run): Promise<Tested> {
     log: run.log,
   });
   try {
-    const evals = await evaluate(run, trained.net);
+    checkLosses(trained, `test ${o.testNo}`);
+    const evals = await evaluate(run, trained.net, `test ${o.testNo}`);
     const metrics = metricsFile(evals, {
       testNo: o.testNo,
       method: run.method,
@@ -235,7 +252,7 @@ async function evaluateOnly(run: Run): Promise<Tested> {
   try {
     await loadNetworkWeights(dir, net);
     run.log(`evaluate ${o.testNo}: weights from ${dir}`);
-    const evals = await evaluate(run, net);
+    const evals = await evaluate(run, net, `test ${o.testNo}`);
     const metrics = metricsFile(evals, {
       testNo: o.testNo,
       method: run.method,
@@ -322,7 +339,9 @@ async function crossValidate(run: Run): Promise<Tested> {
     records.push(...trained.records);
     let keep = false;
     try {
-      const evals = await evaluate(run, trained.net);
+      const tag = `test ${o.testNo} fold ${k + 1}`;
+      checkLosses(trained, tag);
+      const evals = await evaluate(run, trained.net, tag);
       perFold.push(evals);
       const held = await predictSet(trained.net, val.dataset, {
         backend: run.backend,

@@ -71,6 +71,70 @@ def colored_mnist_net():
     )
 
 
+def synth_trunk(width):
+    """nn/models/synth-cnn.ts: four conv3x3 + BN + ReLU stages, the first three max-pooled."""
+    layers, c = [], 3
+    for out, pool in [(width, True), (2 * width, True), (4 * width, True), (4 * width, False)]:
+        layers += [*conv_bn(c, out, 3, 1, 1), nn.ReLU()] + ([nn.MaxPool2d(2)] if pool else [])
+        c = out
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()), c
+
+
+class GradReverse(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -0.1 * g
+
+
+def synth_debias_step_fn(w):
+    """The study's TABE + GRL (CLGR) two-phase step on the synthetic trunk, as debias/train-step.ts
+    runs it: phase 1 BCE + alpha x confusion, stepping the encoder and main head and the boosted
+    encoder optimiser; phase 2 a fresh forward, gradient reversal, weighted cross-entropy of the
+    bias head, stepping the main optimiser and the head's."""
+    g = torch.Generator().manual_seed(0)
+    n, size = w["batch"], w["size"]
+    encoder, features = synth_trunk(w["width"])
+    main = nn.Sequential(nn.Dropout(0.5), nn.Linear(features, 1))
+    aux = nn.Linear(features, 2)
+    x = torch.randn(n, 3, size, size, generator=g)
+    target = (torch.arange(n) % 2).float()
+    marked = (torch.arange(n) % 3 == 0).long()
+    counts = torch.bincount(marked, minlength=2).float()
+    inverse = n / counts
+    weights = inverse / inverse.sum()
+    sgd = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    opt_main = sgd(list(encoder.parameters()) + list(main.parameters()))
+    opt_conf = sgd(encoder.parameters())
+    opt_aux = sgd(aux.parameters())
+    for m in (encoder, main, aux):
+        m.train()
+
+    def step():
+        for o in (opt_main, opt_conf, opt_aux):
+            o.zero_grad()
+        feat = encoder(x)
+        loss_main = F.binary_cross_entropy_with_logits(main(feat).squeeze(1), target)
+        u = torch.rand(n, 2, generator=g)
+        confusion = -0.03 * (u * F.log_softmax(aux(feat), 1)).sum() / n
+        (loss_main + confusion).backward()
+        opt_main.step()
+        opt_conf.step()
+        opt_main.zero_grad()
+        opt_aux.zero_grad()
+        feat2 = GradReverse.apply(encoder(x))
+        loss_aux = F.cross_entropy(aux(feat2), marked, weight=weights)
+        loss_aux.backward()
+        opt_main.step()
+        opt_aux.step()
+        return loss_main.item() + loss_aux.item()
+
+    return step
+
+
 def train_step_fn(model, batch, size, classes, weight_decay):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, 3, size, size, generator=g)
@@ -122,6 +186,8 @@ def make_step(w):
         return train_step_fn(small_cnn(), w["batch"], w["size"], w["classes"], 0.0)
     if kind == "colored_mnist":
         return train_step_fn(colored_mnist_net(), w["batch"], w["size"], w["classes"], 5e-4)
+    if kind == "synth_debias":
+        return synth_debias_step_fn(w)
     raise ValueError(f"torch_bench.py: unknown workload kind {kind!r}")
 
 
