@@ -21,7 +21,7 @@ export function installKernels(
   bind: (name: OpName, entry: AnyKernel) => Forward,
 ): void {
   for (const name of OP_NAMES) {
-    Object.defineProperty(target, name, { value: bind(name, REGISTRY[name]) });
+    Object.defineProperty(target, name, { value: bind(name, REGISTRY[name]), configurable: true });
   }
 }
 

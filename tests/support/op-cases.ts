@@ -1,0 +1,165 @@
+/**
+ * One test case per registered op (gpu/registry.ts): a tensor-level function that reaches the op
+ * (its forward, or a forward whose gradient runs it), its inputs, and its gradient check. Typed
+ * `Record<OpName, OpCase>`, so a new op without a case does not compile; tests/registry_test.ts
+ * runs every case: the op must be reached, finite differences must match the analytic gradient,
+ * and every fast backend must match the reference.
+ */
+
+import type { OpName } from "../../gpu/backend.ts";
+import { batchNorm } from "../../nn/ops/batchnorm.ts";
+import { conv2d } from "../../nn/ops/conv.ts";
+import * as ew from "../../nn/ops/elementwise.ts";
+import { concat, permute } from "../../nn/ops/layout.ts";
+import { bceWithLogits, crossEntropy, oneHot } from "../../nn/ops/loss.ts";
+import { matmul } from "../../nn/ops/matmul.ts";
+import { avgPool2d, maxPool2d } from "../../nn/ops/pool.ts";
+import { dropout } from "../../nn/ops/random.ts";
+import { max, sum } from "../../nn/ops/reduce.ts";
+import { softmax } from "../../nn/ops/softmax.ts";
+import { Tensor } from "../../nn/tensor.ts";
+import type { Tolerance } from "./assert.ts";
+import type { InputSpec } from "./gradcheck.ts";
+
+export interface OpCase {
+  fn: (...x: Tensor[]) => Tensor;
+  inputs: InputSpec[];
+  /** Finite-difference settings, or why the op has no gradient to check. */
+  grad: (Tolerance & { eps?: number }) | { none: string };
+  compare?: Tolerance;
+}
+
+const spaced = (shape: number[], step = 0.37): InputSpec => {
+  const n = shape.reduce((a, b) => a * b, 1);
+  // Distinct values a step apart, so max and max-pool have no ties for finite differences.
+  return { shape, values: Float32Array.from({ length: n }, (_, i) => ((i * 7) % n) * step - 1) };
+};
+
+const ints = (values: number[]): InputSpec => ({
+  shape: [values.length],
+  int: true,
+  values: Int32Array.from(values),
+});
+
+const conv: OpCase = {
+  fn: (x, w) => conv2d(x, w, null, { padding: 1, stride: [2, 1], groups: 2 }),
+  inputs: [{ shape: [2, 4, 5, 6] }, { shape: [6, 2, 3, 3] }],
+  grad: {},
+};
+
+const batchNormTrain: OpCase = {
+  fn: (x, gamma, beta, mean, variance) =>
+    batchNorm(x, gamma, beta, mean, variance, { training: true }),
+  inputs: [
+    { shape: [3, 2, 2, 3] },
+    { shape: [2] },
+    { shape: [2] },
+    { shape: [2], noGrad: true },
+    { shape: [2], noGrad: true, values: Float32Array.from([1, 2]) },
+  ],
+  grad: {},
+  compare: { rtol: 1e-4, atol: 1e-4 },
+};
+
+const maxPool: OpCase = {
+  fn: (x) => maxPool2d(x, { kernel: 2, stride: [2, 1], padding: 1 }),
+  inputs: [spaced([2, 2, 5, 4])],
+  grad: {},
+};
+
+const avgPool: OpCase = {
+  fn: (x) => avgPool2d(x, { kernel: 3, stride: 2, padding: 1, countIncludePad: false }),
+  inputs: [{ shape: [2, 3, 5, 6] }],
+  grad: {},
+};
+
+const crossEntropyCase: OpCase = {
+  fn: (logits, labels) => crossEntropy(logits, labels, { ignoreIndex: 9 }),
+  inputs: [{ shape: [4, 5] }, ints([2, 9, 0, 4])],
+  grad: {},
+};
+
+/** An in-place update on a copy of the parameter, so the case's inputs stay as they were. */
+function inPlace(
+  update: (param: Tensor, grad: Tensor, state: Tensor[]) => void,
+  states: number,
+): (param: Tensor, grad: Tensor) => Tensor {
+  return (param, grad) => {
+    const copy = ew.scale(param.detach(), 1);
+    const state = Array.from({ length: states }, () => ew.scale(grad.detach(), 0.5));
+    update(copy, grad, state);
+    return copy;
+  };
+}
+
+export const OP_CASES: Record<OpName, OpCase> = {
+  unary: { fn: (x) => ew.silu(ew.scale(x, 2)), inputs: [{ shape: [3, 7] }], grad: {} },
+  binary: {
+    fn: (a, b) => ew.div(a, ew.addScalar(ew.square(b), 0.5)),
+    inputs: [{ shape: [2, 3, 4] }, { shape: [3, 1] }],
+    grad: {},
+  },
+  cast: {
+    fn: (x) => ew.cast(ew.cast(ew.scale(x, 5), "i32"), "f32"),
+    inputs: [{ shape: [11] }],
+    grad: { none: "casts to labels are not differentiable" },
+  },
+  // x used twice: its two gradients are accumulated with axpby.
+  axpby: { fn: (x) => ew.mul(ew.exp(x), x), inputs: [{ shape: [4, 5] }], grad: {} },
+  gather: { fn: (x) => permute(x, [2, 0, 1]), inputs: [{ shape: [2, 3, 4] }], grad: {} },
+  copyInto: {
+    fn: (a, b) => ew.mul(concat([a, b], 1), ew.square(concat([b, a], 1))),
+    inputs: [{ shape: [2, 3] }, { shape: [2, 2] }],
+    grad: {},
+  },
+  reduce: {
+    fn: (x) => ew.add(sum(x, [0, 2]), sum(max(x, 2), 0)),
+    inputs: [spaced([2, 3, 4])],
+    grad: { eps: 3e-3 },
+  },
+  matmul: { fn: matmul, inputs: [{ shape: [2, 3, 5] }, { shape: [5, 4] }], grad: {} },
+  conv2d: conv,
+  conv2dGradInput: conv,
+  conv2dGradWeight: conv,
+  batchNormStats: batchNormTrain,
+  batchNormApply: batchNormTrain,
+  batchNormBackward: batchNormTrain,
+  maxPool2d: maxPool,
+  maxPool2dBackward: maxPool,
+  avgPool2d: avgPool,
+  avgPool2dBackward: avgPool,
+  softmax: { fn: (x) => softmax(x, 1), inputs: [{ shape: [3, 6] }], grad: {} },
+  bceWithLogits: {
+    fn: (x, t) => bceWithLogits(x, t),
+    inputs: [{ shape: [6] }, { shape: [6], values: Float32Array.from([0, 1, 0.3, 1, 0, 0.8]) }],
+    grad: {},
+  },
+  crossEntropy: crossEntropyCase,
+  crossEntropyBackward: crossEntropyCase,
+  oneHot: {
+    fn: (labels) => oneHot(labels, 5),
+    inputs: [ints([3, 0, 4, 1])],
+    grad: { none: "one-hot codes of integer labels" },
+  },
+  random: {
+    fn: (x) => dropout(x, 0.5, true, 17),
+    inputs: [{ shape: [40] }],
+    grad: { none: "the mask's draw; dropout's gradient is a product with it (binary's case)" },
+  },
+  sgdStep: {
+    fn: inPlace((p, g, [buf]) => {
+      const q = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true };
+      p.backend.sgdStep(p.storage, g.storage, buf.storage, { ...q, firstStep: false });
+    }, 1),
+    inputs: [{ shape: [33] }, { shape: [33] }],
+    grad: { none: "an in-place parameter update" },
+  },
+  adamStep: {
+    fn: inPlace((p, g, [m, v]) => {
+      const q = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 2 };
+      p.backend.adamStep(p.storage, g.storage, m.storage, ew.square(v).storage, q);
+    }, 2),
+    inputs: [{ shape: [33] }, { shape: [33] }],
+    grad: { none: "an in-place parameter update" },
+  },
+};
