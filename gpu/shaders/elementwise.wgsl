@@ -87,6 +87,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   Y[i] = {{EXPR}};
 }
 
+//! kernel sigmoidGate
+// y = x * sigmoid(gate) with one gate per plane of `plane` elements (squeeze-excitation).
+struct Params { n: u32, plane: u32 }
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> Gate: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+
+@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
+  if (i >= P.n) {
+    return;
+  }
+  Y[i] = X[i] * sigmoidf(Gate[i / P.plane]);
+}
+
 //! kernel axpby
 struct Params { n: u32, a: f32, b: f32 }
 @group(0) @binding(0) var<uniform> P: Params;

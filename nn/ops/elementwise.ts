@@ -157,6 +157,39 @@ export const eq = (a: Tensor, b: Operand) => binary("eq", a, lift(b, a));
 export const gt = (a: Tensor, b: Operand) => binary("gt", a, lift(b, a));
 export const ge = (a: Tensor, b: Operand) => binary("ge", a, lift(b, a));
 
+/**
+ * Squeeze-excitation's gate: x * sigmoid(gate), one gate per leading index of x (for x
+ * [N, C, H, W], gate [N, C] or [N, C, 1, 1]), fused into one kernel. Its input gradient is the
+ * same gate applied to the incoming gradient; the gate's is sum over each plane of g * x, times
+ * sigmoid'(gate).
+ */
+export function sigmoidGate(x: Tensor, gate: Tensor): Tensor {
+  if (x.backend !== gate.backend) {
+    throw new Error("sigmoidGate: tensors live on different backends");
+  }
+  if (x.dtype !== "f32" || gate.dtype !== "f32") {
+    throw new Error(`sigmoidGate needs f32 tensors, got ${x.dtype} and ${gate.dtype}`);
+  }
+  let lead = gate.rank;
+  while (lead > 0 && gate.shape[lead - 1] === 1) lead--;
+  if (lead > x.rank || gate.shape.slice(0, lead).some((d, i) => d !== x.shape[i])) {
+    throw new Error(`sigmoidGate: gate [${gate.shape}] does not lead x [${x.shape}]`);
+  }
+  const plane = x.shape.slice(lead).reduce((n, d) => n * d, 1);
+  const storage = x.backend.sigmoidGate(x.storage, gate.storage, plane);
+  const y = Tensor.fromStorage(x.backend, storage, x.shape);
+  return record(y, [x, gate], "sigmoidGate", (g) => {
+    const s = sigmoid(gate);
+    const planes = [...Array(x.rank - lead).keys()].map((i) => i + lead);
+    return [
+      x.requiresGrad ? sigmoidGate(g, gate) : null,
+      gate.requiresGrad
+        ? mul(reshape(sum(mul(g, x), planes), gate.shape), mul(s, addScalar(neg(s), 1)))
+        : null,
+    ];
+  });
+}
+
 /** Casts labels (i32) to f32 and back; not differentiable. */
 export function cast(x: Tensor, dtype: "f32" | "i32"): Tensor {
   if (x.dtype === dtype) return x;

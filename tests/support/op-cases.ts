@@ -106,6 +106,11 @@ export const OP_CASES: Record<OpName, OpCase> = {
   },
   // x used twice: its two gradients are accumulated with axpby.
   axpby: { fn: (x) => ew.mul(ew.exp(x), x), inputs: [{ shape: [4, 5] }], grad: {} },
+  sigmoidGate: {
+    fn: (x, gate) => ew.sigmoidGate(x, gate),
+    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [2, 3, 1, 1] }],
+    grad: {},
+  },
   gather: { fn: (x) => permute(x, [2, 0, 1]), inputs: [{ shape: [2, 3, 4] }], grad: {} },
   copyInto: {
     fn: (a, b) => ew.mul(concat([a, b], 1), ew.square(concat([b, a], 1))),
