@@ -15,9 +15,38 @@ import {
   demoTrainArgs,
 } from "../experiments/demo-options.ts";
 import { writeReport } from "../experiments/report.ts";
+import {
+  buildTrainData,
+  type TrainData,
+  type TrainDataOptions,
+} from "../experiments/train-data.ts";
 import { runTrain } from "../experiments/train-run.ts";
 import type { CommandSpec } from "./command-line.ts";
 import { resolveTrainArgv } from "./train-invocation.ts";
+
+/** The options a run's data depend on (TrainDataOptions of experiments/train-data-common.ts). */
+const DATA_KEYS: readonly (keyof TrainDataOptions)[] = [
+  "dataset",
+  "arch",
+  "enetType",
+  "imageDir",
+  "csvDir",
+  "skew",
+  "duplicationsM",
+  "duplicationsR",
+  "heidelbergDir",
+  "seed",
+  "imageSize",
+  "marked",
+  "rulers",
+  "instrument",
+  "heidTestMarked",
+  "heidTestRulers",
+  "tune",
+  "synthCorrelation",
+  "synthTrainSize",
+  "synthTestSize",
+];
 
 /** Trains the four methods and writes the report; returns the report's paths. */
 export async function runDemo(
@@ -38,6 +67,8 @@ export async function runDemo(
       `lesions with and without it`,
   );
   const folders: string[] = [];
+  let data: TrainData | undefined;
+  let dataKey = "";
   for (const id of presets) {
     const config = await resolveTrainArgv([
       "--test-no",
@@ -50,7 +81,10 @@ export async function runDemo(
       "--plot-dir",
       roots.plots,
     ]);
-    const summary = await runTrain(config, log);
+    // The presets differ in their method only, so they share one set of lesions.
+    const key = JSON.stringify(DATA_KEYS.map((k) => config.options[k]));
+    if (!data || key !== dataKey) [data, dataKey] = [await buildTrainData(config.options), key];
+    const summary = await runTrain(config, log, { data });
     folders.push(summary.dirs.run);
   }
   const report = await writeReport(folders, join(o.out, "report"), {

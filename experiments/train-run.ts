@@ -63,10 +63,14 @@ interface Run {
   log: (line: string) => void;
 }
 
-/** Trains (or evaluates) the configuration; see the module doc. */
+/**
+ * Trains (or evaluates) the configuration; see the module doc. `given.data`: the data of these
+ * options, already built (runs that differ only in their method share it: the demo).
+ */
 export async function runTrain(
   config: ResolvedTrainConfig,
   log: (line: string) => void = console.log,
+  given: { data?: TrainData } = {},
 ): Promise<TrainSummary> {
   const start = performance.now();
   const o = config.options;
@@ -81,10 +85,10 @@ export async function runTrain(
   setDefaultBackend(chosen.backend);
   log(`train ${o.testNo}: ${method}; ${chosen.description}`);
   log(describeConfig(config));
+  const data = given.data ?? await buildTrainData(o);
+  log(`data: ${data.description}`);
   const files = new RunFiles(dirs);
   files.prepare();
-  const data = await buildTrainData(o);
-  log(`data: ${data.description}`);
   const mode = o.testOnly ? "evaluate" : o.cv ? `train ${FOLDS}-fold CV` : "train";
   files.log(`${mode} ${o.testNo} (${method}): ${chosen.description}; ${data.description}`);
   if (!o.testOnly || !files.hasConfig()) {
