@@ -3,7 +3,7 @@
  * the LNTL paper's published table (feidfoe/learning-not-to-learn), and the colour probes.
  */
 
-import type { CmnistRun } from "./cmnist.ts";
+import type { CmnistRun } from "./cmnist-run.ts";
 import type { CmnistMethod, CmnistOptions } from "./cmnist-options.ts";
 import { differenceTable, type UnitScores } from "./comparisons.ts";
 import { formatMeanSd, markdownTable } from "./results-files.ts";

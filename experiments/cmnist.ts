@@ -25,7 +25,6 @@ import { buildBiasHeads, disposeBiasHeads } from "../debias/heads.ts";
 import { allOptimisers, makeDebiasStep } from "../debias/train-step.ts";
 import {
   applyStepSchedule,
-  type EpochLosses,
   mapBatches,
   networkTensors,
   runDebiasEpochs,
@@ -34,30 +33,13 @@ import { selectBackend } from "../gpu/select.ts";
 import { CMNIST_FEATURE_CHANNELS, cmnistNetwork } from "./cmnist-model.ts";
 import type { CmnistMethod, CmnistOptions } from "./cmnist-options.ts";
 import { cmnistMarkdown } from "./cmnist-report.ts";
-import { linearProbe, type ProbeResult } from "./linear-probe.ts";
+import type { CmnistRun } from "./cmnist-run.ts";
+import { linearProbe } from "./linear-probe.ts";
 import { writeReport } from "./results-files.ts";
-import { type McNemarComparison, mcnemarTest } from "./statistics.ts";
+import { mcnemarTest } from "./statistics.ts";
 import { assertLossBounded, assertScoresVary, failedMarkdown } from "./run-health.ts";
 
-/** One trained model's scores. */
-export interface CmnistRun {
-  method: CmnistMethod;
-  sigma2: number;
-  seed: number;
-  testAccuracy: number;
-  /** Probe of the ten mean colours (chance 0.1). */
-  colourProbe: ProbeResult;
-  /** Probes of the R, G and B bins (8 classes each). */
-  binProbes: ProbeResult[];
-  /** The colour probe of the same network before training: what training added or removed. */
-  initialColourProbe: ProbeResult;
-  epochs: EpochLosses[];
-  trainSize: number;
-  testSize: number;
-  seconds: number;
-  /** McNemar's test against the same sigma^2 and seed's baseline on the same test digits. */
-  vsBaseline?: McNemarComparison;
-}
+export type { CmnistRun } from "./cmnist-run.ts";
 
 export interface CmnistReport {
   options: CmnistOptions;
