@@ -29,6 +29,11 @@ Deno.test("WGSL templates: blocks fill a template's holes; includes come from th
   );
   assertEqual(f.includes, ["divmod"], "includes");
   assertEqual([...f.uses.get("k")!.blocks.entries()], [["X", "x1"], ["Y", "y1"]], "blocks");
+  const linear = parseFamily("//! kernel k\n//! main over P.rows as r\nY[r] = 1.0;\n}\n", "demo");
+  const body = linear.kernels.get("k")!;
+  if (!body.includes("let r = linearIndex(") || !body.includes("if (r >= P.rows) {")) {
+    throw new Error(`//! main over did not open an entry point: ${body}`);
+  }
   assertThrows(
     () => parseFamily("//! kernel k uses t\nstray\n", "demo"),
     /outside a \/\/! block/,

@@ -77,13 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(5) var<storage, read> BETA: array<f32>;
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let ch = (i / P.spatial) % P.c;
   let invStd = inverseSqrt(VAR[ch] + P.eps);
   Y[i] = (X[i] - MEAN[ch]) * invStd * GAMMA[ch] + BETA[ch];
@@ -137,13 +131,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(7) var<storage, read> GBETA: array<f32>;
 @group(0) @binding(8) var<storage, read_write> GX: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let ch = (i / P.spatial) % P.c;
   let invStd = inverseSqrt(VAR[ch] + P.eps);
   let k = GAMMA[ch] * invStd;

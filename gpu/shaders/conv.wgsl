@@ -30,13 +30,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> Wt: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let row = i32(i) / P.npad;
   let n = i32(i) % P.npad;
   let g = row / P.kpad;
@@ -231,13 +225,7 @@ struct Params { n: u32, splits: u32 }
 @group(0) @binding(1) var<storage, read> Partial: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   var acc = 0.0;
   for (var s = 0u; s < P.splits; s++) {
     acc += Partial[s * P.n + i];

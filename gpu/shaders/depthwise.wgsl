@@ -21,13 +21,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let row = i32(i) / P.quads;
   let oy = row % P.oh;
   let plane = row / P.oh;
@@ -61,13 +55,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(2) var<storage, read> Wt: array<f32>;
 @group(0) @binding(3) var<storage, read_write> DX: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let row = i32(i) / P.quads;
   let iy = row % P.h;
   let plane = row / P.h;
@@ -105,13 +93,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let lanes = P.c * P.khw;
   let split = i32(i) / lanes;
   let channel = (i32(i) % lanes) / P.khw;

@@ -41,13 +41,7 @@ struct Params { n: u32, p: f32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let x = X[i];
   let p = P.p;
   Y[i] = {{EXPR}};
@@ -65,13 +59,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   var rest = i32(i);
   var ia = P.offA;
   var ib = P.offB;
@@ -95,13 +83,7 @@ struct Params { n: u32, plane: u32 }
 @group(0) @binding(2) var<storage, read> Gate: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   Y[i] = X[i] * sigmoidf(Gate[i / P.plane]);
 }
 
@@ -112,13 +94,7 @@ struct Params { n: u32, a: f32, b: f32 }
 @group(0) @binding(2) var<storage, read> Z: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   Y[i] = P.a * X[i] + P.b * Z[i];
 }
 
@@ -128,13 +104,7 @@ struct Params { n: u32 }
 @group(0) @binding(1) var<storage, read> X: array<{{FROM}}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<{{TO}}>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   Y[i] = {{TO}}(X[i]);
 }
 
@@ -143,12 +113,6 @@ struct Params { n: u32, value: f32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Y: array<{{T}}>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   Y[i] = {{T}}(P.value);
 }

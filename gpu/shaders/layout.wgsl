@@ -8,13 +8,7 @@ struct Params { n: u32, rank: u32, offset: i32, pad: u32, shape: array<vec4<i32>
 @group(0) @binding(1) var<storage, read> X: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<{{T}}>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let o = viewOffset(i, P.rank, P.offset, P.shape, P.stride);
   Y[i] = X[o];
 }
@@ -25,13 +19,7 @@ struct Params { n: u32, rank: u32, offset: i32, pad: u32, shape: array<vec4<i32>
 @group(0) @binding(1) var<storage, read> X: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<{{T}}>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let o = viewOffset(i, P.rank, P.offset, P.shape, P.stride);
   Y[o] = X[i];
 }

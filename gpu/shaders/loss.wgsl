@@ -11,13 +11,7 @@ struct Params { n: u32 }
 @group(0) @binding(2) var<storage, read> T: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let x = X[i];
   Y[i] = max(x, 0.0) - x * T[i] + log(1.0 + exp(-abs(x)));
 }
@@ -32,13 +26,7 @@ struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
 @group(0) @binding({{OUT}}) var<storage, read_write> LOSS: array<f32>;
 @group(0) @binding({{OUT2}}) var<storage, read_write> WEIGHT: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (r >= P.rows) {
-    return;
-  }
+//! main over P.rows as r
   let y = LABELS[r];
   if (y == P.ignoreIndex) {
     LOSS[r] = 0.0;
@@ -74,13 +62,7 @@ struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
 {{WEIGHT_DECL}}
 @group(0) @binding({{OUT}}) var<storage, read_write> GX: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (r >= P.rows) {
-    return;
-  }
+//! main over P.rows as r
   let base = r * P.cols;
   let y = LABELS[r];
   if (y == P.ignoreIndex || y < 0 || u32(y) >= P.cols) {
@@ -111,13 +93,7 @@ struct Params { n: u32, cols: u32 }
 @group(0) @binding(1) var<storage, read> LABELS: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let r = i / P.cols;
   let y = LABELS[r];
   if (y < 0 || u32(y) >= P.cols) {

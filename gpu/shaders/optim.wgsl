@@ -12,13 +12,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> PARAM: array<f32>;
 @group(0) @binding(3) var<storage, read_write> BUF: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let p = PARAM[i];
   var d = G[i] + P.weightDecay * p;
   if (P.momentum != 0.0) {
@@ -45,13 +39,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let p = PARAM[i];
   let g = G[i] + P.weightDecay * p;
   let m = P.beta1 * M[i] + (1.0 - P.beta1) * g;

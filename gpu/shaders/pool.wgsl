@@ -37,13 +37,7 @@ fn divisor(oy: i32, ox: i32) -> f32 {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> ARG: array<i32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let o = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (o >= P.total) {
-    return;
-  }
+//! main over P.total as o
   let perPlane = u32(P.oh * P.ow);
   let plane = o / perPlane;
   let oy = i32(o % perPlane) / P.ow;
@@ -74,13 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(2) var<storage, read> ARG: array<i32>;
 @group(0) @binding(3) var<storage, read_write> GX: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let perPlane = u32(P.h * P.w);
   let plane = i / perPlane;
   let cell = i32(i % perPlane);
@@ -103,13 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let o = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (o >= P.total) {
-    return;
-  }
+//! main over P.total as o
   let perPlane = u32(P.oh * P.ow);
   let plane = o / perPlane;
   let oy = i32(o % perPlane) / P.ow;
@@ -130,13 +112,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(1) var<storage, read> GY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> GX: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.total) {
-    return;
-  }
+//! main over P.total
   let perPlane = u32(P.h * P.w);
   let plane = i / perPlane;
   let cell = i32(i % perPlane);

@@ -11,13 +11,7 @@ struct Params { n: u32, kind: u32, p: f32, seed: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (i >= P.n) {
-    return;
-  }
+//! main over P.n
   let key = pcgHash(P.seed);
   if (P.kind == 2u) {
     let u1 = (f32(pcgHash((2u * i) ^ key) >> 8u) + 1.0) / 16777217.0;

@@ -9,13 +9,7 @@ struct Params { rows: u32, cols: u32, logOut: u32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);
-  if (r >= P.rows) {
-    return;
-  }
+//! main over P.rows as r
   let base = r * P.cols;
   var m = negInf();
   for (var j = 0u; j < P.cols; j++) {

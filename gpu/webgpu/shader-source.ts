@@ -8,8 +8,23 @@
  * - `//! template NAME` sections are kernel bodies with `{{BLOCK}}` holes; a section
  *   `//! kernel NAME uses TEMPLATE` is then a list of `//! block BLOCK` parts that fill them, so
  *   kernels that share their loop structure (conv.wgsl's GEMM passes) differ only in the blocks.
+ * - `//! main over BOUND [as NAME]` opens a one-invocation-per-element entry point: `main`, its
+ *   flat index `i` (or NAME), and an early return at BOUND; the kernel's text is its body and `}`.
  * - `{{KEY}}` placeholders are replaced by the kernel's defines (op expressions, tile sizes).
  */
+
+/** What `//! main over BOUND as NAME` stands for. */
+function linearMain(bound: string, index: string): string[] {
+  return [
+    "@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})",
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,",
+    "        @builtin(local_invocation_index) lid: u32) {",
+    `  let ${index} = linearIndex(wid, nwg, lid, {{WG_SIZE}}u);`,
+    `  if (${index} >= ${bound}) {`,
+    "    return;",
+    "  }",
+  ];
+}
 
 export interface FamilySource {
   common: string;
@@ -53,6 +68,11 @@ export function parseFamily(text: string, family: string): FamilySource {
       if (header[1] === "common") section = { kind: "common", name: "" };
       else if (header[4]) section = { kind: "template", name: header[4] };
       else section = { kind: "kernel", name: header[2], uses: header[3] };
+      continue;
+    }
+    const main = line.match(/^\/\/!\s*main over\s+(.+?)(?:\s+as\s+(\w+))?\s*$/);
+    if (main) {
+      buffer.push(...linearMain(main[1], main[2] ?? "i"));
       continue;
     }
     const include = line.match(/^\/\/!\s*include\s+(.+)$/);
