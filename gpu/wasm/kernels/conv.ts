@@ -46,49 +46,66 @@ function ptr(p: usize, slot: i32): usize {
   return <usize> pi(p, slot);
 }
 
+// The geometry of the dispatch a task runs, read once by readGeometry(): globals of this
+// thread's own instance, so no thread sees another's.
+let IMAGES = 0;
+let GROUPS = 0;
+/** Output channels and input channels per group. */
+let OG = 0;
+let CG = 0;
+/** Elements of an input plane, taps of a filter, output positions of an image. */
+let HW = 0;
+let KHW = 0;
+let POSITIONS = 0;
+
+function readGeometry(p: usize): void {
+  IMAGES = pi(p, CONV_N);
+  GROUPS = pi(p, CONV_GROUPS);
+  OG = pi(p, CONV_OG);
+  CG = pi(p, CV_C);
+  HW = pi(p, CV_H) * pi(p, CV_W);
+  KHW = pi(p, CV_KH) * pi(p, CV_KW);
+  POSITIONS = pi(p, CV_OH) * pi(p, CV_OW);
+}
+
 /**
  * y[:, g] = W[g] x im2col(x[:, g]) with positions q = (image, oh, ow) as the GEMM columns;
  * items are (group, block of positions). A block that straddles images goes through a scratch
  * tile, since y keeps each image's channels apart.
  */
 export function conv_fwd_task(p: usize, tid: i32, _nt: i32): void {
-  const n = pi(p, CONV_N);
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const cg = pi(p, CV_C);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
-  const ck = cg * pi(p, CV_KH) * pi(p, CV_KW);
+  readGeometry(p);
+  const ck = CG * KHW;
   const tn = pi(p, CONV_TILE);
   const y = ptr(p, CONV_Y);
-  const total = n * positions;
+  const total = IMAGES * POSITIONS;
   const tiles = (total + tn - 1) / tn;
-  const items = groups * tiles;
+  const items = GROUPS * tiles;
   const ws = workspace(p, tid);
   const scratch = ws + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), pi(p, G_NC));
-  const o = groups * og;
+  const o = GROUPS * OG;
   for (;;) {
     const item = claim(p, COUNTER);
     if (item >= items) break;
     const g = item / tiles;
     const q0 = (item - g * tiles) * tn;
     const len = imin(tn, total - q0);
-    const img = q0 / positions;
-    const p0 = q0 - img * positions;
-    const aOff = g * og * ck;
-    const bOff = g * cg * hw;
-    if (p0 + len <= positions) {
-      const out = y + ((<usize> (img * o + g * og) * <usize> positions + <usize> p0) << 2);
-      gemmTile(p, aOff, bOff, 0, og, q0, len, out, positions, false, ws);
+    const img = q0 / POSITIONS;
+    const p0 = q0 - img * POSITIONS;
+    const aOff = g * OG * ck;
+    const bOff = g * CG * HW;
+    if (p0 + len <= POSITIONS) {
+      const out = y + ((<usize> (img * o + g * OG) * <usize> POSITIONS + <usize> p0) << 2);
+      gemmTile(p, aOff, bOff, 0, OG, q0, len, out, POSITIONS, false, ws);
       continue;
     }
-    gemmTile(p, aOff, bOff, 0, og, q0, len, scratch, len, false, ws);
+    gemmTile(p, aOff, bOff, 0, OG, q0, len, scratch, len, false, ws);
     for (let q = q0; q < q0 + len;) {
-      const i = q / positions;
-      const pp = q - i * positions;
-      const seg = imin(q0 + len - q, positions - pp);
-      for (let m = 0; m < og; m++) {
-        const dst = y + ((<usize> (i * o + g * og + m) * <usize> positions + <usize> pp) << 2);
+      const i = q / POSITIONS;
+      const pp = q - i * POSITIONS;
+      const seg = imin(q0 + len - q, POSITIONS - pp);
+      for (let m = 0; m < OG; m++) {
+        const dst = y + ((<usize> (i * o + g * OG + m) * <usize> POSITIONS + <usize> pp) << 2);
         copyF32(dst, scratch + (<usize> (m * len + q - q0) << 2), seg);
       }
       q += seg;
@@ -103,25 +120,21 @@ export function conv_fwd_task(p: usize, tid: i32, _nt: i32): void {
  * then writes its own copy of gW at CONV_OUT + s * |gW|, summed by the host afterwards.
  */
 export function conv_gw_task(p: usize, tid: i32, _nt: i32): void {
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const cg = pi(p, CV_C);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
-  const ck = cg * pi(p, CV_KH) * pi(p, CV_KW);
+  readGeometry(p);
+  const ck = CG * KHW;
   const tn = pi(p, CONV_TILE);
   const tm = pi(p, CONV_TILE2);
   const gw = ptr(p, CONV_OUT);
   const splits = pi(p, CONV_KSPLIT);
   const kTotal = pi(p, G_K);
   const slab = (kTotal + splits - 1) / splits;
-  const mTiles = (og + tm - 1) / tm;
+  const mTiles = (OG + tm - 1) / tm;
   const nTiles = (ck + tn - 1) / tn;
   const perGroup = mTiles * nTiles;
-  const tiles = groups * perGroup;
+  const tiles = GROUPS * perGroup;
   const items = tiles * splits;
   const ws = workspace(p, tid);
-  const size = <usize> (groups * og * ck) << 2;
+  const size = <usize> (GROUPS * OG * ck) << 2;
   for (;;) {
     const item = claim(p, COUNTER);
     if (item >= items) break;
@@ -132,15 +145,15 @@ export function conv_gw_task(p: usize, tid: i32, _nt: i32): void {
     const mt = r / nTiles;
     const m0 = mt * tm;
     const n0 = (r - mt * nTiles) * tn;
-    const out = gw + <usize> s * size + ((<usize> (g * og + m0) * <usize> ck + <usize> n0) << 2);
+    const out = gw + <usize> s * size + ((<usize> (g * OG + m0) * <usize> ck + <usize> n0) << 2);
     const k0 = s * slab;
-    const mLen = imin(tm, og - m0);
+    const mLen = imin(tm, OG - m0);
     const nLen = imin(tn, ck - n0);
-    const aOff = g * og * positions;
+    const aOff = g * OG * POSITIONS;
     gemmRange(
       p,
       aOff,
-      g * cg * hw,
+      g * CG * HW,
       m0,
       mLen,
       n0,
@@ -160,22 +173,16 @@ export function conv_gw_task(p: usize, tid: i32, _nt: i32): void {
  * block of images), so every item owns the gX planes it writes.
  */
 export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
-  const n = pi(p, CONV_N);
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const cg = pi(p, CV_C);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const khw = pi(p, CV_KH) * pi(p, CV_KW);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
-  const ck = cg * khw;
+  readGeometry(p);
+  const ck = CG * KHW;
   const cb = pi(p, CONV_TILE);
   const ib = pi(p, CONV_TILE2);
   const gx = ptr(p, CONV_OUT);
   const image = <usize> pi(p, CV_IMG) << 2;
   const nc = pi(p, G_NC);
-  const cBlocks = (cg + cb - 1) / cb;
-  const iBlocks = (n + ib - 1) / ib;
-  const items = groups * cBlocks * iBlocks;
+  const cBlocks = (CG + cb - 1) / cb;
+  const iBlocks = (IMAGES + ib - 1) / ib;
+  const items = GROUPS * cBlocks * iBlocks;
   const ws = workspace(p, tid);
   const gcol = ws + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), nc);
   for (;;) {
@@ -183,20 +190,20 @@ export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
     if (item >= items) break;
     const gc = item / iBlocks;
     const i0 = (item - gc * iBlocks) * ib;
-    const i1 = imin(n, i0 + ib);
+    const i1 = imin(IMAGES, i0 + ib);
     const g = gc / cBlocks;
     const c0 = (gc - g * cBlocks) * cb;
-    const cn = imin(cb, cg - c0);
-    const rows = cn * khw;
-    const planes = gx + ((<usize> (g * cg + c0) * <usize> hw) << 2);
-    for (let i = i0; i < i1; i++) zeroF32(planes + <usize> i * image, cn * hw);
-    const end = i1 * positions;
-    for (let q = i0 * positions; q < end; q += nc) {
+    const cn = imin(cb, CG - c0);
+    const rows = cn * KHW;
+    const planes = gx + ((<usize> (g * CG + c0) * <usize> HW) << 2);
+    for (let i = i0; i < i1; i++) zeroF32(planes + <usize> i * image, cn * HW);
+    const end = i1 * POSITIONS;
+    for (let q = i0 * POSITIONS; q < end; q += nc) {
       const len = imin(nc, end - q);
       gemmTile(
         p,
-        g * og * ck + c0 * khw,
-        g * og * positions,
+        g * OG * ck + c0 * KHW,
+        g * OG * POSITIONS,
         0,
         rows,
         q,
@@ -215,54 +222,44 @@ export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
 
 /** Depthwise forward: y[img, o] = sum over taps of w[o, tap] x shifted x[img, o / og]. */
 export function dw_fwd_task(p: usize, tid: i32, _nt: i32): void {
-  const n = pi(p, CONV_N);
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const khw = pi(p, CV_KH) * pi(p, CV_KW);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
+  readGeometry(p);
   const x = ptr(p, CONV_X);
   const w = ptr(p, CONV_W);
   const y = ptr(p, CONV_Y);
-  const items = n * groups * og;
+  const items = IMAGES * GROUPS * OG;
   const tmp = workspace(p, tid);
   for (;;) {
     const item = claim(p, COUNTER);
     if (item >= items) break;
-    const o = item % (groups * og);
-    const plane = x + ((<usize> (item / og) * <usize> hw) << 2);
-    const out = y + ((<usize> item * <usize> positions) << 2);
-    for (let tap = 0; tap < khw; tap++) {
-      im2colRow(p, plane, tap, 0, positions, tmp);
-      axpy(out, tmp, load<f32>(w + (<usize> (o * khw + tap) << 2)), positions, tap > 0);
+    const o = item % (GROUPS * OG);
+    const plane = x + ((<usize> (item / OG) * <usize> HW) << 2);
+    const out = y + ((<usize> item * <usize> POSITIONS) << 2);
+    for (let tap = 0; tap < KHW; tap++) {
+      im2colRow(p, plane, tap, 0, POSITIONS, tmp);
+      axpy(out, tmp, load<f32>(w + (<usize> (o * KHW + tap) << 2)), POSITIONS, tap > 0);
     }
   }
 }
 
 /** Depthwise input gradient: every gX plane gathers its group's og output planes. */
 export function dw_gi_task(p: usize, tid: i32, _nt: i32): void {
-  const n = pi(p, CONV_N);
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const khw = pi(p, CV_KH) * pi(p, CV_KW);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
+  readGeometry(p);
   const w = ptr(p, CONV_W);
   const gy = ptr(p, CONV_Y);
   const gx = ptr(p, CONV_OUT);
-  const items = n * groups;
+  const items = IMAGES * GROUPS;
   const tmp = workspace(p, tid);
   for (;;) {
     const item = claim(p, COUNTER);
     if (item >= items) break;
-    const g = item % groups;
-    const plane = gx + ((<usize> item * <usize> hw) << 2);
-    zeroF32(plane, hw);
-    for (let m = 0; m < og; m++) {
-      const src = gy + ((<usize> (item * og + m) * <usize> positions) << 2);
-      for (let tap = 0; tap < khw; tap++) {
-        axpy(tmp, src, load<f32>(w + (<usize> ((g * og + m) * khw + tap) << 2)), positions, false);
-        col2imRowAdd(p, plane, tap, 0, positions, tmp);
+    const g = item % GROUPS;
+    const plane = gx + ((<usize> item * <usize> HW) << 2);
+    zeroF32(plane, HW);
+    for (let m = 0; m < OG; m++) {
+      const src = gy + ((<usize> (item * OG + m) * <usize> POSITIONS) << 2);
+      for (let tap = 0; tap < KHW; tap++) {
+        axpy(tmp, src, load<f32>(w + (<usize> ((g * OG + m) * KHW + tap) << 2)), POSITIONS, false);
+        col2imRowAdd(p, plane, tap, 0, POSITIONS, tmp);
       }
     }
   }
@@ -270,28 +267,23 @@ export function dw_gi_task(p: usize, tid: i32, _nt: i32): void {
 
 /** Depthwise weight gradient: items are output channels, each owning its kh*kw weights. */
 export function dw_gw_task(p: usize, tid: i32, _nt: i32): void {
-  const n = pi(p, CONV_N);
-  const groups = pi(p, CONV_GROUPS);
-  const og = pi(p, CONV_OG);
-  const hw = pi(p, CV_H) * pi(p, CV_W);
-  const khw = pi(p, CV_KH) * pi(p, CV_KW);
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
+  readGeometry(p);
   const x = ptr(p, CONV_X);
   const gy = ptr(p, CONV_Y);
   const gw = ptr(p, CONV_OUT);
-  const channels = groups * og;
+  const channels = GROUPS * OG;
   const tmp = workspace(p, tid);
   for (;;) {
     const o = claim(p, COUNTER);
     if (o >= channels) break;
-    const g = o / og;
-    for (let tap = 0; tap < khw; tap++) {
+    const g = o / OG;
+    for (let tap = 0; tap < KHW; tap++) {
       let acc: f32 = 0;
-      for (let img = 0; img < n; img++) {
-        im2colRow(p, x + ((<usize> (img * groups + g) * <usize> hw) << 2), tap, 0, positions, tmp);
-        acc += dot(tmp, gy + ((<usize> (img * channels + o) * <usize> positions) << 2), positions);
+      for (let img = 0; img < IMAGES; img++) {
+        im2colRow(p, x + ((<usize> (img * GROUPS + g) * <usize> HW) << 2), tap, 0, POSITIONS, tmp);
+        acc += dot(tmp, gy + ((<usize> (img * channels + o) * <usize> POSITIONS) << 2), POSITIONS);
       }
-      store<f32>(gw + (<usize> (o * khw + tap) << 2), acc);
+      store<f32>(gw + (<usize> (o * KHW + tap) << 2), acc);
     }
   }
 }
