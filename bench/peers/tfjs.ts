@@ -85,6 +85,8 @@ function makeStep(s: WorkloadSpec): Step {
       return trainStep(s, smallCnn());
     case "colored_mnist":
       return trainStep(s, coloredMnistNet());
+    case "synth_debias":
+      throw new Error("the TF.js peer has no two-phase debiasing step (bench skips its column)");
   }
 }
 
