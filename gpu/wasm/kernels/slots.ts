@@ -112,7 +112,7 @@ export const U_SQUARE = 12;
 export const U_RECIPROCAL = 13;
 export const U_SCALE = 14;
 export const U_ADD_SCALAR = 15;
-/** 16 (powScalar) and B_POW below are computed by the TypeScript twin. */
+/** 16 (powScalar) and B_POW below have no kernel: the host runs their reference rule. */
 export const U_POW_SCALAR = 16;
 export const U_REVERSE_GRAD = 17;
 export const U_CLAMP_MIN = 18;
