@@ -6,12 +6,16 @@
  * how its parameter names relate to the torchvision / timm state dict its pretrained weights come
  * as (a prefix to strip, and the classifier keys the encoder leaves out).
  *
- * The study's trunks (EfficientNet, DenseNet-161, Inception-v3) are listed as planned until the
- * models that build them exist; asking for one is an error that names what can be built.
+ * Every trunk the study used is here: ResNeXt-101 32x8d, ResNet-101, EfficientNet-B0 … B7 (timm's
+ * names), DenseNet-161 (and 121) and Inception-v3; an unknown name is an error that names what
+ * can be built.
  */
 
 import type { Backend } from "../../gpu/backend.ts";
 import type { Layer } from "../module.ts";
+import { densenet121, densenet161 } from "./densenet.ts";
+import { efficientnet, EFFICIENTNET_SCALING, efficientnetPlan } from "./efficientnet.ts";
+import { inceptionV3 } from "./inception.ts";
 import {
   resnet101,
   resnet18,
@@ -34,11 +38,22 @@ export const IMAGENET_NORMALISATION: InputNormalisation = {
   std: [0.229, 0.224, 0.225],
 };
 
+/**
+ * Inception-v3's statistics: torchvision's weights expect (pixel - 0.5) / 0.5 (its
+ * `transform_input` converted ImageNet-normalised input to that; timm's tv_in1k config says so).
+ */
+export const INCEPTION_NORMALISATION: InputNormalisation = {
+  mean: [0.5, 0.5, 0.5],
+  std: [0.5, 0.5, 0.5],
+};
+
 /** What a build may vary. */
 export interface TrunkBuildOptions {
   backend?: Backend;
   /** Channel width of `synth-cnn`'s first stage (default 16); other trunks ignore it. */
   width?: number;
+  /** Stochastic-depth rate of EfficientNet's last block (timm's drop_path_rate; default 0). */
+  dropPath?: number;
 }
 
 /** A built trunk. */
@@ -74,15 +89,6 @@ export interface TrunkEntry {
   build(o: TrunkBuildOptions): Trunk;
 }
 
-/** Trunks the study used that no model here builds yet, with what they will be. */
-export const PLANNED_TRUNKS: Readonly<Record<string, string>> = {
-  ...Object.fromEntries(
-    Array.from({ length: 8 }, (_, i) => [`efficientnet_b${i}`, `EfficientNet-B${i} (timm)`]),
-  ),
-  densenet161: "DenseNet-161 (torchvision)",
-  inception_v3: "Inception-v3, 299 px input (torchvision)",
-};
-
 const TORCHVISION_CLASSIFIER = ["fc.weight", "fc.bias"] as const;
 
 function resnetEntry(
@@ -105,6 +111,87 @@ function resnetEntry(
   return entry;
 }
 
+/** timm's ImageNet-1k weights of each EfficientNet (none for B6 / B7: timm has only `tf_` ports). */
+const EFFICIENTNET_WEIGHTS: Readonly<Record<string, string>> = {
+  efficientnet_b0: "efficientnet_b0.ra_in1k",
+  efficientnet_b1: "efficientnet_b1.ft_in1k",
+  efficientnet_b2: "efficientnet_b2.ra_in1k",
+  efficientnet_b3: "efficientnet_b3.ra2_in1k",
+  efficientnet_b4: "efficientnet_b4.ra2_in1k",
+  efficientnet_b5: "efficientnet_b5.sw_in12k_ft_in1k",
+};
+
+function efficientnetEntry(name: string): TrunkEntry {
+  const features = efficientnetFeatures(name);
+  const entry: TrunkEntry = {
+    name,
+    description: `EfficientNet-B${name.slice(-1)} (timm layout)` +
+      (name === "efficientnet_b3" ? ", the study's --arch enet" : ""),
+    features,
+    normalisation: IMAGENET_NORMALISATION,
+    weights: {
+      prefix: "",
+      dropped: ["classifier.weight", "classifier.bias"],
+      timm: EFFICIENTNET_WEIGHTS[name],
+    },
+    build: ({ backend, dropPath }) => {
+      const encoder = efficientnet(name, { numClasses: 0, dropPath, backend });
+      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
+    },
+  };
+  return entry;
+}
+
+/** The head width of an EfficientNet variant (1280 x width, rounded as timm does). */
+function efficientnetFeatures(name: string): number {
+  const { width, depth } = EFFICIENTNET_SCALING[name];
+  return efficientnetPlan(width, depth).head;
+}
+
+function densenetEntry(
+  name: string,
+  description: string,
+  make: typeof densenet121,
+  features: number,
+): TrunkEntry {
+  const entry: TrunkEntry = {
+    name,
+    description,
+    features,
+    normalisation: IMAGENET_NORMALISATION,
+    weights: {
+      prefix: "",
+      dropped: ["classifier.weight", "classifier.bias"],
+      timm: `${name}.tv_in1k`,
+    },
+    build: ({ backend }) => {
+      const encoder = make({ numClasses: 0, backend });
+      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
+    },
+  };
+  return entry;
+}
+
+const INCEPTION_ENTRY: TrunkEntry = {
+  name: "inception_v3",
+  description:
+    "Inception-v3 (torchvision layout, auxiliary classifier kept for loading), 299 px, " +
+    "the study's --arch inception",
+  features: 2048,
+  inputSize: 299,
+  normalisation: INCEPTION_NORMALISATION,
+  weights: { prefix: "", dropped: TORCHVISION_CLASSIFIER, timm: "inception_v3.tv_in1k" },
+  build: ({ backend }) => {
+    const encoder = inceptionV3({ numClasses: 0, backend });
+    return {
+      name: "inception_v3",
+      encoder,
+      features: encoder.numFeatures,
+      normalisation: INCEPTION_NORMALISATION,
+    };
+  },
+};
+
 /** Every trunk that can be built, by registry name. */
 export const TRUNKS: readonly TrunkEntry[] = [
   resnetEntry("resnet18", "ResNet-18 (torchvision layout)", resnet18, 512),
@@ -118,6 +205,10 @@ export const TRUNKS: readonly TrunkEntry[] = [
     resnext101_32x8d,
     2048,
   ),
+  ...Object.keys(EFFICIENTNET_SCALING).map(efficientnetEntry),
+  densenetEntry("densenet121", "DenseNet-121 (torchvision layout)", densenet121, 1024),
+  densenetEntry("densenet161", "DenseNet-161, the study's --arch densenet", densenet161, 2208),
+  INCEPTION_ENTRY,
   {
     name: "synth-cnn",
     description: "compact 4-stage CNN of the synthetic skin experiments (4 x --width features)",
@@ -148,8 +239,7 @@ function available(): string {
 
 /**
  * The registry name of `--arch arch` (with `--enet-type enetType` for `enet`): the study's words
- * map through {@link STUDY_ARCHS}, any registry name passes through. Planned or unknown names
- * throw {@link UnknownTrunkError} naming the trunks that exist.
+ * map through {@link STUDY_ARCHS}, any registry name passes through. Unknown names throw {@link UnknownTrunkError} naming the trunks that exist.
  */
 export function resolveTrunkName(arch: string, enetType = "efficientnet_b3"): string {
   const name = arch === "enet" ? enetType : STUDY_ARCHS[arch] ?? arch;
@@ -162,12 +252,6 @@ export function resolveTrunkName(arch: string, enetType = "efficientnet_b3"): st
   if (arch === "enet" && !/^efficientnet_b[0-7]$/.test(enetType)) {
     throw new UnknownTrunkError(
       `${via}: --enet-type must be efficientnet_b0 .. efficientnet_b7; ` +
-        `trunks that can be built now: ${available()}`,
-    );
-  }
-  if (PLANNED_TRUNKS[name]) {
-    throw new UnknownTrunkError(
-      `${via}: ${PLANNED_TRUNKS[name]} is not built by this toolkit yet; ` +
         `trunks that can be built now: ${available()}`,
     );
   }
