@@ -36,6 +36,20 @@ export function mapResult(result: unknown, fn: (s: Storage) => Storage): unknown
   return out;
 }
 
+/**
+ * Replaces, in place, every storage among an op's arguments (a fresh rest array) by `own(s)`:
+ * the backend's check that it owns it, narrowed to its storage class. `lead` goes first (the
+ * runtime an implementation takes), so the array is ready to apply without another copy.
+ */
+export function narrow(args: unknown[], own: (s: Storage) => Storage, lead?: unknown): unknown[] {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a instanceof Storage) args[i] = own(a);
+  }
+  if (lead !== undefined) args.unshift(lead);
+  return args;
+}
+
 /** The storages among an op's arguments, in order. */
 export function storageArgs(args: readonly unknown[]): Storage[] {
   return args.filter((a): a is Storage => a instanceof Storage);

@@ -84,5 +84,5 @@ export type KernelTable = Readonly<Record<string, AnyKernel>>;
 
 /** Calls an entry's implementation with arguments the wiring forwards unchanged. */
 export function invoke(fn: Signature, args: readonly unknown[]): unknown {
-  return (fn as (...a: readonly unknown[]) => unknown)(...args);
+  return Reflect.apply(fn, undefined, args);
 }

@@ -6,7 +6,7 @@
 
 import type { Backend } from "../backend.ts";
 import { invoke } from "../kernel.ts";
-import { installKernels, KernelMethods, mapResult } from "../kernel-methods.ts";
+import { installKernels, KernelMethods, mapResult, narrow } from "../kernel-methods.ts";
 import { type DType, type MemoryStats, Storage, type TypedArray } from "../types.ts";
 import { CpuStorage, wrap } from "./storage.ts";
 
@@ -20,10 +20,10 @@ export class CpuBackend extends KernelMethods implements Backend {
   constructor() {
     super();
     const track = (s: Storage) => this.#track(s);
-    const own = (a: unknown) => (a instanceof Storage ? this.#own(a) : a);
+    const own = (s: Storage) => this.#own(s);
     installKernels(
       this,
-      (_name, entry) => (...args) => mapResult(invoke(entry.reference, args.map(own)), track),
+      (_name, entry) => (...args) => mapResult(invoke(entry.reference, narrow(args, own)), track),
     );
   }
 

@@ -8,7 +8,7 @@
 
 import type { Backend } from "../backend.ts";
 import { invoke } from "../kernel.ts";
-import { installKernels, KernelMethods, mapResult } from "../kernel-methods.ts";
+import { installKernels, KernelMethods, mapResult, narrow } from "../kernel-methods.ts";
 import {
   type DType,
   type HostStorage,
@@ -35,13 +35,13 @@ export class WasmBackend extends KernelMethods implements Backend {
 
   constructor(readonly rt: WasmRuntime) {
     super();
-    const own = (a: unknown) => (a instanceof Storage ? this.#own(a) : a);
+    const own = (s: Storage) => this.#own(s);
     const track = (s: Storage) => this.#track(s);
     const adopt = (s: Storage) => this.#adopt(s as HostStorage);
     installKernels(this, (_name, entry) => {
       const wasm = entry.wasm;
-      if (wasm) return (...args) => mapResult(invoke(wasm, [rt, ...args.map(own)]), track);
-      return (...args) => mapResult(invoke(entry.reference, args.map(own)), adopt);
+      if (wasm) return (...args) => mapResult(invoke(wasm, narrow(args, own, rt)), track);
+      return (...args) => mapResult(invoke(entry.reference, narrow(args, own)), adopt);
     });
     const gemm = rt.blas.path ? ` + BLAS GEMM (${rt.blas.path})` : "";
     this.description = `cpu (WebAssembly SIMD kernels${gemm}, ${rt.threads} thread${

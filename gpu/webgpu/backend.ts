@@ -6,7 +6,7 @@
 
 import type { Backend } from "../backend.ts";
 import { invoke } from "../kernel.ts";
-import { installKernels, KernelMethods } from "../kernel-methods.ts";
+import { installKernels, KernelMethods, narrow } from "../kernel-methods.ts";
 import { type DType, type MemoryStats, Storage, type TypedArray } from "../types.ts";
 import { fill } from "./elementwise.ts";
 import { runOnHost } from "./host-fallback.ts";
@@ -22,11 +22,11 @@ export class WebGpuBackend extends KernelMethods implements Backend {
     this.description = `webgpu (${a.description}, vendor ${a.vendor}${
       a.isSoftware ? ", software adapter" : ""
     })`;
-    const own = (v: unknown) => (v instanceof Storage ? this.#own(v) : v);
+    const own = (s: Storage) => this.#own(s);
     installKernels(this, (name, entry) => {
       const webgpu = entry.webgpu;
-      if (webgpu) return (...args) => invoke(webgpu, [rt, ...args.map(own)]);
-      return (...args) => runOnHost(rt, name, entry, args.map(own));
+      if (webgpu) return (...args) => invoke(webgpu, narrow(args, own, rt));
+      return (...args) => runOnHost(rt, name, entry, narrow(args, own));
     });
   }
 
