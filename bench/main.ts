@@ -8,6 +8,13 @@
  * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference
  * --peers tfjs-webgpu,tfjs-cpu,torch (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
  * --cached-only (passed on to the tfjs child process). Unknown flags are ignored with a warning.
+ *
+ * The study's trunks (issue 13): `--model resnext101_32x8d[,efficientnet_b3,...] --image-size 256
+ * --batch 8` times one training step of each (bench/trunk-rows.ts) instead of the rows above
+ * (add `--only` to get those too), prints the device memory each column held after the first
+ * and the last step, and by default runs our webgpu and cpu columns beside PyTorch on the CPU
+ * and, where CUDA is present, on the GPU (FP32, TF32 off), with 1 warm-up and 3 timed steps and
+ * a 1800 s budget per cell.
  */
 
 import { dirname } from "node:path";
@@ -17,14 +24,17 @@ import { OUR_BACKENDS, type OurBackendName, REFERENCE_BUDGET_S, runOurColumn } f
 import { logCell } from "./ours.ts";
 import { selectWorkloads, type WorkloadSpec } from "./specs.ts";
 import { type Column, renderDecodeTable, renderTable } from "./table.ts";
+import { renderMemoryTable, trunkSpecs } from "./trunk-rows.ts";
 
-const PEERS = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu"] as const;
+const PEERS = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu", "torch-cuda"] as const;
+/** What a plain run compares with (torch-cuda is asked for, or comes with --model). */
+const DEFAULT_PEERS: readonly PeerName[] = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu"];
 type PeerName = (typeof PEERS)[number];
 
 /** tfjs's pure-JS CPU backend is only timed where it finishes in reasonable time. */
 const TFJS_CPU_ROWS = ["W1", "W4"];
 /** Rows no TF.js model mirrors (the debiasing step): the tfjs columns leave them out. */
-const TFJS_SKIP_KINDS: readonly string[] = ["synth_debias"];
+const TFJS_SKIP_KINDS: readonly string[] = ["synth_debias", "trunk"];
 
 interface Options {
   only: string[] | null;
@@ -37,10 +47,14 @@ interface Options {
   out: string;
   tfjsBundle: string | null;
   cachedOnly: boolean;
+  /** Trunk rows (--model), their side (--image-size) and batch (--batch). */
+  models: string[];
+  imageSize: number;
+  batch: number;
 }
 
 const VALUED = new Set(["--only", "--backends", "--peers", "--budget", "--threads", "--out"]);
-VALUED.add("--tfjs-bundle");
+for (const f of ["--tfjs-bundle", "--model", "--image-size", "--batch"]) VALUED.add(f);
 
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -66,7 +80,7 @@ export function parseOptions(args: string[]): Options {
   const o: Options = {
     only: null,
     backends: [...OUR_BACKENDS],
-    peers: [...PEERS],
+    peers: [...DEFAULT_PEERS],
     warmup: 2,
     runs: 5,
     budgetS: 120,
@@ -74,9 +88,14 @@ export function parseOptions(args: string[]): Options {
     out: "results/bench/latest.md",
     tfjsBundle: null,
     cachedOnly: false,
+    models: [],
+    imageSize: 256,
+    batch: 8,
   };
   let quick = false;
   let budgetGiven = false;
+  let backendsGiven = false;
+  let peersGiven = false;
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
     if (flag === "--quick") quick = true;
@@ -85,13 +104,24 @@ export function parseOptions(args: string[]): Options {
       const value = inline ?? args[++i];
       if (value === undefined) throw new Error(`${flag} needs a value`);
       if (flag === "--only") o.only = list(value);
-      if (flag === "--backends") o.backends = pick(flag, value, OUR_BACKENDS);
-      if (flag === "--peers") o.peers = pick(flag, value, PEERS);
+      if (flag === "--backends") {
+        [o.backends, backendsGiven] = [pick(flag, value, OUR_BACKENDS), true];
+      }
+      if (flag === "--peers") [o.peers, peersGiven] = [pick(flag, value, PEERS), true];
+      if (flag === "--model") o.models = list(value);
+      if (flag === "--image-size") o.imageSize = Math.round(positive(flag, value));
+      if (flag === "--batch") o.batch = Math.round(positive(flag, value));
       if (flag === "--budget") [o.budgetS, budgetGiven] = [positive(flag, value), true];
       if (flag === "--threads") o.threads = Math.round(positive(flag, value));
       if (flag === "--out") o.out = value;
       if (flag === "--tfjs-bundle") o.tfjsBundle = value;
     } else console.error(`bench: ignoring unknown argument ${args[i]}`);
+  }
+  if (o.models.length) {
+    [o.warmup, o.runs] = [1, 3];
+    if (!budgetGiven) o.budgetS = 1800;
+    if (!backendsGiven) o.backends = ["webgpu", "cpu"];
+    if (!peersGiven) o.peers = ["torch-cpu", "torch-cuda"];
   }
   if (quick) {
     [o.warmup, o.runs] = [1, 3];
@@ -103,8 +133,8 @@ export function parseOptions(args: string[]): Options {
 async function runPeer(name: PeerName, specs: WorkloadSpec[], o: Options): Promise<Column> {
   const run = { warmup: o.warmup, runs: o.runs, budgetS: o.budgetS, threads: o.threads };
   console.error(`[${name}] starting`);
-  const column = name === "torch-cpu"
-    ? await runTorchPeer(specs, run)
+  const column = name === "torch-cpu" || name === "torch-cuda"
+    ? await runTorchPeer(specs, { ...run, device: name === "torch-cpu" ? "cpu" : "cuda" })
     : await runTfjsPeer(name === "tfjs-webgpu" ? "webgpu" : "cpu", specs, {
       ...run,
       cachedOnly: o.cachedOnly,
@@ -167,7 +197,13 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
-  const specs = selectWorkloads(o.only?.filter((n) => n !== "decode") ?? null);
+  const only = o.only?.filter((n) => n !== "decode") ?? null;
+  const specs = o.models.length
+    ? [
+      ...(only ? selectWorkloads(only) : []),
+      ...trunkSpecs(o.models, o.imageSize, o.batch),
+    ]
+    : selectWorkloads(only);
   const columns: Column[] = [];
   for (const name of o.backends) {
     columns.push(await runOurColumn(name, specs, o));
@@ -185,7 +221,9 @@ async function main(): Promise<void> {
     columns.push(column);
   }
   const sections = specs.length ? [renderTable(specs, columns), environment(columns, o)] : [];
-  if (!o.only || o.only.includes("decode")) {
+  const memory = renderMemoryTable(specs, columns);
+  if (memory) sections.push(memory);
+  if (!o.models.length && (!o.only || o.only.includes("decode"))) {
     const decode = await decodeSection();
     if (decode) sections.push(decode);
   }

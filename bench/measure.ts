@@ -20,8 +20,22 @@ export interface MeasureOptions {
   onFirst?: (seconds: number) => void;
 }
 
+/**
+ * Memory a row held across its calls, in bytes: after the first call, the second, the last, and
+ * the peak (ours: the buffer pool plus live tensors, the most after any call; PyTorch: "rss" on
+ * the CPU, its peak the process's, and "cuda" for the caching allocator's reserve on a GPU).
+ * The first call also creates the optimiser's state, so steady state is second to last.
+ */
+export interface StepMemory {
+  what: string;
+  first: number;
+  second: number;
+  last: number;
+  peak: number;
+}
+
 export type Measurement =
-  | { kind: "ok"; seconds: number; runs: number; firstS: number }
+  | { kind: "ok"; seconds: number; runs: number; firstS: number; memory?: StepMemory }
   | { kind: "skipped"; reason: string }
   | { kind: "error"; reason: string };
 

@@ -76,6 +76,8 @@ export async function runOurColumn(
       try {
         const estimateS = spec.flops / rate;
         m = await measure(prepared.step, { ...o, budgetS, estimateS, estimateSlack: 3 });
+        const memory = prepared.memory?.();
+        if (m.kind === "ok" && memory) m.memory = memory;
       } finally {
         prepared.dispose();
       }

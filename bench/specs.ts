@@ -13,7 +13,8 @@ export type WorkloadKind =
   | "resnet18"
   | "small_cnn"
   | "colored_mnist"
-  | "synth_debias";
+  | "synth_debias"
+  | "trunk";
 
 export interface WorkloadSpec {
   /** Row id, e.g. "W2b"; `--only` selects by `group` ("W2") or by id. */
@@ -38,6 +39,8 @@ export interface WorkloadSpec {
   epochSteps: number;
   /** synth_debias: channel width of the synthetic trunk's first stage. */
   width: number;
+  /** trunk: the registry name of the trunk (bench/trunk-rows.ts). */
+  model?: string;
   /** Floating-point operations of one call (training: about 3x the forward pass); used for
    * GFLOP/s and to guess a slow cell's time before running it. */
   flops: number;

@@ -28,6 +28,7 @@ const OUR_COUNTERPART: Record<string, string[]> = {
   "tfjs-webgpu": ["webgpu"],
   "tfjs-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
   "torch-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
+  "torch-cuda": ["webgpu"],
 };
 
 function ratioPairs(columns: Column[]): RatioPair[] {

@@ -19,11 +19,15 @@ import { tidy } from "../nn/scope.ts";
 import { setDefaultBackend, type Tensor, tensor } from "../nn/tensor.ts";
 import type { WorkloadSpec } from "./specs.ts";
 import { synthDebiasRow } from "./synth-step.ts";
+import type { StepMemory } from "./measure.ts";
+import { trunkRow } from "./trunk-rows.ts";
 
 /** A prepared row: `step` is one timed call, `dispose` frees what it holds. */
 export interface PreparedWorkload {
   step: () => Promise<unknown>;
   dispose: () => void;
+  /** What the row's calls held in device memory, where it tracks that (trunk rows). */
+  memory?: () => StepMemory | null;
 }
 
 /** Hyper-parameters of the training rows, the same in every column. */
@@ -142,5 +146,7 @@ export function prepareOurs(backend: Backend, s: WorkloadSpec): PreparedWorkload
       return trainRow(backend, s);
     case "synth_debias":
       return synthDebiasRow(backend, s);
+    case "trunk":
+      return trunkRow(backend, s);
   }
 }

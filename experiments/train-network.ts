@@ -40,7 +40,7 @@ export async function buildTrainNetwork(
 ): Promise<TrainNetwork> {
   manualSeed(o.seed);
   const settings = debiasSettingsOf(o);
-  const trunk = buildTrunk(o.arch, o.enetType, { backend });
+  const trunk = buildTrunk(o.arch, o.enetType, { backend, dropPath: o.dropPath });
   const made: Module[] = [trunk.encoder];
   try {
     await initTrunkWeights(trunk, o);

@@ -61,6 +61,13 @@ export const trainSchema = z.object({
     help: "EfficientNet variant when --arch enet",
     value: "<name>",
   }),
+  dropPath: option(
+    nonNegative("--drop-path").pipe(z.number().lt(1, "--drop-path must be < 1")).default(0),
+    {
+      help: "EfficientNet's stochastic depth: the last block's drop rate (off, as in geffnet)",
+      value: "<rate>",
+    },
+  ),
   pretrained: option(booleanish("--pretrained").default(false), {
     help: "start from the trunk's ImageNet weights (timm's safetensors); false trains from scratch",
     value: "[bool]",

@@ -22,6 +22,8 @@ export interface PeerRequest {
   estimateSlack: number;
   calibration: typeof CALIBRATION;
   calibrationFlops: number;
+  /** PyTorch's device ("cpu" unless the torch-cuda column asks for "cuda"). */
+  device?: string;
 }
 
 /** Peers' hung calls are killed (below), so their guesses may be loose. */

@@ -87,6 +87,8 @@ function makeStep(s: WorkloadSpec): Step {
       return trainStep(s, coloredMnistNet());
     case "synth_debias":
       throw new Error("the TF.js peer has no two-phase debiasing step (bench skips its column)");
+    case "trunk":
+      throw new Error("the TF.js peer has none of the study's trunks (bench skips its column)");
   }
 }
 

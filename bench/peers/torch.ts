@@ -12,16 +12,26 @@ export const TORCH_PYTHON = "/usr/bin/python3";
 /** The thread count the issue fixes for the PyTorch column (and, by default, for our cpu). */
 export const TORCH_THREADS = 2;
 
-async function torchAvailable(): Promise<string | null> {
+/** Where the PyTorch column runs: the CPU, or CUDA's first GPU (FP32, TF32 off). */
+export type TorchDevice = "cpu" | "cuda";
+
+const PROBE: Record<TorchDevice, string> = {
+  cpu: "import torch; print(torch.__version__)",
+  cuda: "import torch, sys; torch.cuda.is_available() or sys.exit('CUDA: torch sees no GPU')",
+};
+
+async function torchAvailable(device: TorchDevice): Promise<string | null> {
   try {
     const out = await new Deno.Command(TORCH_PYTHON, {
-      args: ["-c", "import torch; print(torch.__version__)"],
+      args: ["-c", PROBE[device]],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (out.success) return null;
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
-    return `${TORCH_PYTHON} cannot import torch (${err})`;
+    return device === "cpu"
+      ? `${TORCH_PYTHON} cannot import torch (${err})`
+      : `${TORCH_PYTHON}: ${err}`;
   } catch (err) {
     return `${TORCH_PYTHON} not runnable (${(err as Error).message})`;
   }
@@ -29,11 +39,13 @@ async function torchAvailable(): Promise<string | null> {
 
 export async function runTorchPeer(
   workloads: WorkloadSpec[],
-  o: { warmup: number; runs: number; budgetS: number; threads: number },
+  o: { warmup: number; runs: number; budgetS: number; threads: number; device?: TorchDevice },
 ): Promise<PeerColumn> {
-  const missing = await torchAvailable();
-  if (missing) return { name: "torch-cpu", info: "", rows: new Map(), unavailable: missing };
+  const device = o.device ?? "cpu";
+  const name = `torch-${device}`;
+  const missing = await torchAvailable(device);
+  if (missing) return { name, info: "", rows: new Map(), unavailable: missing };
   const script = fileURLToPath(new URL("./torch_bench.py", import.meta.url));
-  const request = makeRequest(workloads, o);
-  return await runPeerProcess("torch-cpu", TORCH_PYTHON, ["-u", script], request);
+  const request = { ...makeRequest(workloads, o), device };
+  return await runPeerProcess(name, TORCH_PYTHON, ["-u", script], request);
 }

@@ -1,4 +1,5 @@
-"""PyTorch CPU peer of `deno task bench`: the same workloads, timed the same way.
+"""PyTorch peer of `deno task bench`: the same workloads, timed the same way (on the CPU; the
+trunk rows also on CUDA, see torch_trunks.py).
 
 Reads one JSON request from argv[1] and prints JSON lines on stdout (see bench/peers/protocol.ts:
 its info, each row's start, first-call time and result), so the Deno side stays the only place
@@ -14,6 +15,8 @@ import time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_trunks import trunk_step_fn
 
 
 def conv_bn(c_in, c_out, k, stride=1, pad=0):
@@ -242,14 +245,29 @@ def main():
     torch.manual_seed(0)
     rate = calibrate(req["calibration"], req["calibrationFlops"])
     info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    device = req.get("device", "cpu")
+    if device == "cuda":
+        info += f", {torch.cuda.get_device_name(0)}, FP32 (TF32 off)"
     emit({"info": info})
     for w in req["workloads"]:
         grad = w["kind"] not in ("matmul", "conv_fwd", "conv_bwd")
         emit({"start": w["id"]})
         try:
+            memory = None
+            if w["kind"] == "trunk":
+                step, memory = trunk_step_fn(w, device)
+            elif device != "cpu":
+                raise ValueError(f"the {device} column times the trunk rows (--model) only")
+            else:
+                step = make_step(w)
+            # the calibration ran on the CPU: no guess for another device
+            estimate = w["flops"] / rate if device == "cpu" else None
             with torch.enable_grad() if grad else torch.no_grad():
-                out = measure(make_step(w), req["warmup"], req["runs"], req["budgetS"],
-                              w["flops"] / rate, req["estimateSlack"], w["id"])
+                out = measure(step, req["warmup"], req["runs"], req["budgetS"],
+                              estimate, req["estimateSlack"], w["id"])
+            held = memory() if memory else None
+            if held and out["kind"] == "ok":
+                out["memory"] = held
         except Exception as err:  # a failed row is reported, the others still run
             out = {"kind": "error", "reason": f"{type(err).__name__}: {err}"}
         emit({"id": w["id"], **out})
