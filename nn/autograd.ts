@@ -1,10 +1,12 @@
 /**
  * Reverse-mode autodiff. Each differentiable op calls `record` with its inputs and a backward
  * rule; `backward` walks the graph in reverse topological order. Gradients accumulate into
- * `.grad` of leaves (as in PyTorch) until zeroed.
+ * `.grad` of leaves (as in PyTorch) until zeroed. Each intermediate gradient is freed as soon as
+ * its node has passed it on, and each rule's temporaries when the rule returns, so the peak of a
+ * training step is the saved activations plus the gradients in flight, not every gradient made.
  */
 
-import { keep } from "./scope.ts";
+import { keep, tidy } from "./scope.ts";
 import { type GradNode, Tensor } from "./tensor.ts";
 
 let gradDisabled = 0;
@@ -70,37 +72,60 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
   const order = topoOrder(root);
   const grads = new Map<Tensor, Tensor>();
+  const held = new Map<Tensor, number>();
+  const hold = (g: Tensor) => held.set(g, (held.get(g) ?? 0) + 1);
+  const drop = (g: Tensor) => {
+    const n = (held.get(g) ?? 0) - 1;
+    if (n > 0) held.set(g, n);
+    else held.delete(g);
+  };
+  const freeIfDead = (g: Tensor) => {
+    if (g !== grad && !held.has(g)) g.dispose();
+  };
   gradDisabled++;
   try {
-    grads.set(
-      root,
-      grad ?? Tensor.fromStorage(root.backend, root.backend.fill(1, 1, "f32"), root.shape),
-    );
+    const seed = grad ??
+      Tensor.fromStorage(root.backend, root.backend.fill(1, 1, "f32"), root.shape);
+    grads.set(root, seed);
+    hold(seed);
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i];
       const g = grads.get(t);
       if (!g) continue;
       grads.delete(t);
+      drop(g);
       if (!t.node) {
         const old = t.grad;
         t.grad = keep(old ? accumulate(old, g) : g.withShape(g.shape));
         if (old && old !== t.grad) old.dispose();
+        freeIfDead(g);
         continue;
       }
-      const inputGrads = t.node.backward(g);
-      t.node.inputs.forEach((input, k) => {
+      const node = t.node;
+      const inputGrads = tidy(() => node.backward(g));
+      const dead: Tensor[] = [g];
+      node.inputs.forEach((input, k) => {
         const ig = inputGrads[k];
-        if (!ig || !input.requiresGrad) return;
+        if (!ig || !input.requiresGrad) {
+          if (ig) dead.push(ig);
+          return;
+        }
         if (ig.shape.join() !== input.shape.join()) {
           throw new Error(
-            `${
-              t.node!.op
-            } backward gave a gradient of [${ig.shape}] for an input of [${input.shape}]`,
+            `${node.op} backward gave a gradient of [${ig.shape}] for an input of [${input.shape}]`,
           );
         }
-        grads.set(input, accumulate(grads.get(input), ig));
+        const old = grads.get(input);
+        const next = accumulate(old, ig);
+        if (old) {
+          drop(old);
+          dead.push(old, ig);
+        }
+        grads.set(input, next);
+        hold(next);
       });
       t.node = null;
+      for (const d of dead) freeIfDead(d);
     }
   } finally {
     gradDisabled--;
