@@ -35,13 +35,17 @@ function collect(value: unknown, out: Set<Disposable>): void {
   }
 }
 
-/** Runs `fn`, disposing every tensor it created that is not part of its result. */
+/** Runs `fn`, disposing every tensor it created that is not part of its result (all, if it throws). */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Disposable>();
   stack.push(scope);
   let result: T;
   try {
     result = fn();
+  } catch (err) {
+    // nothing is returned: free what was made, so a failed step (out of memory, say) leaks nothing
+    for (const t of scope) if (!t.disposed) t.dispose();
+    throw err;
   } finally {
     stack.pop();
   }

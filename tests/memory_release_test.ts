@@ -4,6 +4,7 @@
  * gradient and a handful in flight, not by one gradient (and its temporaries) per op, while the
  * gradient itself stays exact. Shared gradients (add's [g, g], an input used twice) survive.
  * Counted on the CPU backends, whose frees are immediate; the gradient is checked everywhere.
+ * And a tidy scope whose function throws (a step out of memory) frees what it made.
  */
 
 import { backward } from "../nn/autograd.ts";
@@ -49,5 +50,25 @@ Deno.test("backward frees consumed gradients as it goes; shared ones survive", a
     assertClose(await x.grad!.data(), expected, `[${backend.name}] d/dx`, { rtol: 1e-4 });
     assertEqual(x.grad!.shape, [4], `[${backend.name}] grad shape`);
     x.dispose();
+  }
+});
+
+Deno.test("tidy frees what a throwing function made, then rethrows", async () => {
+  for (const backend of await allBackends()) {
+    const before = backend.memory().liveBuffers;
+    let made: ReturnType<typeof tensor> | null = null;
+    try {
+      tidy(() => {
+        made = tensor(new Float32Array(8), [8], { backend });
+        mul(made, 2);
+        throw new Error("out of memory, say");
+      });
+    } catch (err) {
+      assertEqual((err as Error).message, "out of memory, say", `[${backend.name}] rethrown`);
+    }
+    assertEqual(made!.disposed, true, `[${backend.name}] tensor made inside is disposed`);
+    if (backend.name !== "webgpu") {
+      assertEqual(backend.memory().liveBuffers, before, `[${backend.name}] live buffers`);
+    }
   }
 });
