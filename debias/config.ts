@@ -6,7 +6,16 @@
 
 import type { ConfusionTarget } from "./losses.ts";
 
-export type DebiasConfigName = "baseline" | "LNTL" | "TABE" | "both" | "doubleTABE" | "doubleLNTL";
+/** The study's --debias-config values. */
+export const DEBIAS_CONFIG_NAMES = [
+  "baseline",
+  "LNTL",
+  "TABE",
+  "both",
+  "doubleTABE",
+  "doubleLNTL",
+] as const;
+export type DebiasConfigName = (typeof DEBIAS_CONFIG_NAMES)[number];
 export type DebiasMethod = "LNTL" | "TABE";
 
 export interface BiasHeadSpec {

@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import type { DebiasOptions } from "../debias/config.ts";
 import { CONFUSION_TARGETS } from "../debias/losses.ts";
 import { BACKEND_CHOICES } from "../gpu/select.ts";
 import { option } from "./option-schema.ts";
@@ -82,4 +83,18 @@ export function runReportFields(outDir: string) {
     }),
     quiet: option(z.boolean().default(false), { help: "no per-batch progress bar" }),
   };
+}
+
+/** The strengths and learning rates resolveDebias takes, under the names every command shares. */
+export type DebiasStrengths = Required<
+  Pick<
+    DebiasOptions,
+    "lambdaa" | "alpha" | "lrBase" | "lrClass" | "momentum" | "grlScale" | "confusionTarget"
+  >
+>;
+
+/** Picks a command's unlearning strengths and learning rates for resolveDebias. */
+export function debiasStrengths(o: DebiasStrengths): DebiasStrengths {
+  const { lambdaa, alpha, lrBase, lrClass, momentum, grlScale, confusionTarget } = o;
+  return { lambdaa, alpha, lrBase, lrClass, momentum, grlScale, confusionTarget };
 }

@@ -10,23 +10,14 @@ import {
   unlearningScheduleFields,
   unlearningTermFields,
 } from "./debias-options.ts";
-import type { DebiasConfigName } from "../debias/config.ts";
+import { DEBIAS_CONFIG_NAMES } from "../debias/config.ts";
 import { option } from "./option-schema.ts";
 import { count, list, nonNegative, number } from "./option-parsers.ts";
 
-const CONFIGS: DebiasConfigName[] = [
-  "baseline",
-  "LNTL",
-  "TABE",
-  "both",
-  "doubleTABE",
-  "doubleLNTL",
-];
-
 /** A method: a --debias-config, optionally "+GRL"; "CLGR" is TABE+GRL. */
 export const SYNTH_METHODS = [
-  ...CONFIGS,
-  ...CONFIGS.filter((c) => c !== "baseline").map((c) => `${c}+GRL`),
+  ...DEBIAS_CONFIG_NAMES,
+  ...DEBIAS_CONFIG_NAMES.filter((c) => c !== "baseline").map((c) => `${c}+GRL`),
   "CLGR",
 ] as const;
 

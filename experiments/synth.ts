@@ -21,6 +21,7 @@ import { type DebiasConfigName, type DebiasSettings, resolveDebias } from "../de
 import { buildBiasHeads, disposeBiasHeads, MainHead } from "../debias/heads.ts";
 import { type EpochLosses, mapBatches, networkTensors } from "../debias/run-epoch.ts";
 import { assertFiniteParameters } from "../nn/finite-check.ts";
+import { debiasStrengths } from "./debias-options.ts";
 import { selectBackend } from "../gpu/select.ts";
 import { type PairedShift, pairedShift, rocAuc } from "./metrics.ts";
 import { formatMeanSd, markdownTable, writeReport } from "./results-files.ts";
@@ -72,13 +73,7 @@ export function synthSettings(method: SynthMethod, o: SynthOptions): DebiasSetti
     instrument: o.instrument,
     numAux: o.instrument && !o.switchHeads ? 8 : 2,
     numAux2: o.instrument && o.switchHeads ? 8 : 2,
-    lambdaa: o.lambdaa,
-    alpha: o.alpha,
-    lrBase: o.lrBase,
-    lrClass: o.lrClass,
-    momentum: o.momentum,
-    grlScale: o.grlScale,
-    confusionTarget: o.confusionTarget,
+    ...debiasStrengths(o),
   });
 }
 

@@ -5,6 +5,7 @@
  */
 
 import { type DebiasSettings, resolveDebias } from "../debias/config.ts";
+import { debiasStrengths } from "./debias-options.ts";
 import { findPreset, type Preset } from "./presets.ts";
 import { trainOptionProblems, type TrainOptions } from "./train-options.ts";
 
@@ -95,12 +96,6 @@ export function debiasSettingsOf(o: TrainOptions): DebiasSettings {
     instrument: o.instrument,
     numAux: o.numAux,
     numAux2: o.numAux2,
-    lambdaa: o.lambdaa,
-    alpha: o.alpha,
-    lrBase: o.lrBase,
-    lrClass: o.lrClass,
-    momentum: o.momentum,
-    grlScale: o.grlScale,
-    confusionTarget: o.confusionTarget,
+    ...debiasStrengths(o),
   });
 }

@@ -8,20 +8,13 @@
 
 import { join } from "node:path";
 import { z } from "zod";
+import { DEBIAS_CONFIG_NAMES } from "../debias/config.ts";
 import { backendField, unlearningTermFields } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative, number } from "./option-parsers.ts";
 
 /** The study's --debias-config values, plus CLGR as a tidy name for TABE --GRL. */
-export const TRAIN_DEBIAS_CONFIGS = [
-  "baseline",
-  "LNTL",
-  "TABE",
-  "both",
-  "doubleTABE",
-  "doubleLNTL",
-  "CLGR",
-] as const;
+export const TRAIN_DEBIAS_CONFIGS = [...DEBIAS_CONFIG_NAMES, "CLGR"] as const;
 
 export const TRAIN_DATASETS = ["ISIC", "Fitzpatrick17k", "synth"] as const;
 
