@@ -46,7 +46,8 @@ export interface WorkloadSpec {
   flops: number;
 }
 
-const ZERO = {
+/** Every shape parameter at 0: a spec spreads it and sets the ones its kind reads. */
+export const ZERO = {
   m: 0,
   n: 0,
   k: 0,

@@ -7,17 +7,14 @@
  */
 
 import type { Backend } from "../gpu/backend.ts";
-import { backward } from "../nn/autograd.ts";
 import { Sequential } from "../nn/layers/container.ts";
 import { Linear } from "../nn/layers/linear.ts";
 import { buildTrunk, TRUNKS } from "../nn/models/registry.ts";
-import { crossEntropy } from "../nn/ops/loss.ts";
-import { randn } from "../nn/ops/random.ts";
 import { SGD } from "../nn/optim/sgd.ts";
-import { tidy } from "../nn/scope.ts";
-import { setDefaultBackend, type Tensor, tensor } from "../nn/tensor.ts";
+import { setDefaultBackend } from "../nn/tensor.ts";
 import type { StepMemory } from "./measure.ts";
-import type { WorkloadSpec } from "./specs.ts";
+import { type WorkloadSpec, ZERO } from "./specs.ts";
+import { classificationStep } from "./classification-step.ts";
 
 /**
  * Forward multiply-accumulates per image (GMACs at the side `at`, torchvision's published
@@ -63,19 +60,10 @@ export function trunkSpecs(models: string[], size: number, batch: number): Workl
       kind: "trunk" as const,
       model,
       unit: "images/s" as const,
-      m: 0,
-      n: 0,
-      k: 0,
-      c: 0,
-      h: 0,
-      w: 0,
-      o: 0,
-      pad: 0,
+      ...ZERO,
       batch,
       size,
       classes: CLASSES,
-      epochSteps: 0,
-      width: 0,
       flops: 3 * forward,
     };
   });
@@ -95,23 +83,14 @@ export function trunkRow(backend: Backend, s: WorkloadSpec) {
   const head = new Linear(trunk.features, s.classes, { backend });
   const model = new Sequential(trunk.encoder, head).train();
   const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-  const x = randn([s.batch, 3, s.size, s.size], 4, { backend });
-  const labels = Int32Array.from({ length: s.batch }, (_, i) => (i * 7 + 3) % s.classes);
-  const y = tensor(labels, [s.batch], { backend });
   const seen: number[] = [];
-  const step = async () => {
-    const loss: Tensor = tidy(() => {
-      opt.zeroGrad();
-      const l = crossEntropy(model.forward(x), y);
-      backward(l);
-      opt.step();
-      return l;
-    });
-    const value = (await loss.data())[0];
-    loss.dispose();
-    seen.push(footprint(backend));
-    if (!Number.isFinite(value)) throw new Error(`${s.id}: training loss became ${value}`);
-  };
+  const { step, dispose } = classificationStep(
+    model,
+    opt,
+    s,
+    backend,
+    () => seen.push(footprint(backend)),
+  );
   const memory = (): StepMemory | null =>
     seen.length
       ? {
@@ -122,16 +101,7 @@ export function trunkRow(backend: Backend, s: WorkloadSpec) {
         peak: Math.max(...seen),
       }
       : null;
-  return {
-    step,
-    memory,
-    dispose: () => {
-      opt.dispose();
-      model.dispose();
-      x.dispose();
-      y.dispose();
-    },
-  };
+  return { step, memory, dispose };
 }
 
 const MIB = 1024 * 1024;

@@ -6,19 +6,17 @@
 
 import type { Backend, Conv2dParams, Storage } from "../gpu/backend.ts";
 import { cmnistNetwork } from "../experiments/cmnist-model.ts";
-import { backward } from "../nn/autograd.ts";
 import { Sequential } from "../nn/layers/container.ts";
 import type { Layer } from "../nn/module.ts";
 import { resnet18 } from "../nn/models/resnet.ts";
 import { smallCnn } from "../nn/models/small-cnn.ts";
-import { crossEntropy } from "../nn/ops/loss.ts";
 import { matmul } from "../nn/ops/matmul.ts";
 import { randn } from "../nn/ops/random.ts";
 import { SGD } from "../nn/optim/sgd.ts";
-import { tidy } from "../nn/scope.ts";
-import { setDefaultBackend, type Tensor, tensor } from "../nn/tensor.ts";
+import { setDefaultBackend } from "../nn/tensor.ts";
 import type { WorkloadSpec } from "./specs.ts";
 import { synthDebiasRow } from "./synth-step.ts";
+import { classificationStep } from "./classification-step.ts";
 import type { StepMemory } from "./measure.ts";
 import { trunkRow } from "./trunk-rows.ts";
 
@@ -95,30 +93,7 @@ function trainRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
   const model = buildModel(s, backend).train();
   const weightDecay = s.kind === "colored_mnist" ? TRAIN.cmnistWeightDecay : 0;
   const opt = new SGD(model.parameters(), { lr: TRAIN.lr, momentum: TRAIN.momentum, weightDecay });
-  const x = randn([s.batch, 3, s.size, s.size], 4, { backend });
-  const labels = Int32Array.from({ length: s.batch }, (_, i) => (i * 7 + 3) % s.classes);
-  const y = tensor(labels, [s.batch], { backend });
-  const step = async () => {
-    const loss: Tensor = tidy(() => {
-      opt.zeroGrad();
-      const l = crossEntropy(model.forward(x), y);
-      backward(l);
-      opt.step();
-      return l;
-    });
-    const value = (await loss.data())[0];
-    loss.dispose();
-    if (!Number.isFinite(value)) throw new Error(`${s.id}: training loss became ${value}`);
-  };
-  return {
-    step,
-    dispose: () => {
-      opt.dispose();
-      model.dispose();
-      x.dispose();
-      y.dispose();
-    },
-  };
+  return classificationStep(model, opt, s, backend);
 }
 
 function matmulRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
