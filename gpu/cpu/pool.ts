@@ -8,6 +8,35 @@ import type { HostStorage, Pool2dParams } from "../types.ts";
 import { avgDivisor, checkPoolSizes } from "../window-params.ts";
 import { f32, i32, wrap } from "./storage.ts";
 
+/**
+ * Visits every output of a pool (flat index `o`, in y's order) with the input cells its window
+ * covers, in row-major order, as indices into the plane (what an argmax records), and the
+ * plane's offset in the batch. The three window kernels share it, so they agree on every window.
+ */
+function forEachWindow(
+  p: Pool2dParams,
+  visit: (o: number, base: number, cells: readonly number[], oy: number, ox: number) => void,
+): void {
+  const cells: number[] = [];
+  let o = 0;
+  for (let plane = 0; plane < p.n * p.c; plane++) {
+    const base = plane * p.h * p.w;
+    for (let oy = 0; oy < p.oh; oy++) {
+      const hs = oy * p.strideH - p.padH;
+      for (let ox = 0; ox < p.ow; ox++, o++) {
+        const ws = ox * p.strideW - p.padW;
+        cells.length = 0;
+        for (let iy = Math.max(hs, 0); iy < Math.min(hs + p.kh, p.h); iy++) {
+          for (let ix = Math.max(ws, 0); ix < Math.min(ws + p.kw, p.w); ix++) {
+            cells.push(iy * p.w + ix);
+          }
+        }
+        visit(o, base, cells, oy, ox);
+      }
+    }
+  }
+}
+
 export function maxPool2d(
   x: HostStorage,
   p: Pool2dParams,
@@ -16,34 +45,20 @@ export function maxPool2d(
   checkPoolSizes("maxPool2d", p, { x: xs.length });
   const y = new Float32Array(p.n * p.c * p.oh * p.ow);
   const arg = new Int32Array(y.length);
-  let o = 0;
-  for (let plane = 0; plane < p.n * p.c; plane++) {
-    const base = plane * p.h * p.w;
-    for (let oy = 0; oy < p.oh; oy++) {
-      const hs = oy * p.strideH - p.padH;
-      const h0 = Math.max(hs, 0);
-      const h1 = Math.min(hs + p.kh, p.h);
-      for (let ox = 0; ox < p.ow; ox++, o++) {
-        const ws = ox * p.strideW - p.padW;
-        const w0 = Math.max(ws, 0);
-        const w1 = Math.min(ws + p.kw, p.w);
-        let best = -Infinity;
-        let at = -1;
-        for (let iy = h0; iy < h1; iy++) {
-          for (let ix = w0; ix < w1; ix++) {
-            const v = xs[base + iy * p.w + ix];
-            // Padding is -inf and never wins; NaN propagates, as in PyTorch.
-            if (v > best || Number.isNaN(v) || at < 0) {
-              best = v;
-              at = iy * p.w + ix;
-            }
-          }
-        }
-        y[o] = best;
-        arg[o] = at;
+  forEachWindow(p, (o, base, cells) => {
+    let best = -Infinity;
+    let at = -1;
+    for (const cell of cells) {
+      const v = xs[base + cell];
+      // Padding is -inf and never wins; NaN propagates, as in PyTorch.
+      if (v > best || Number.isNaN(v) || at < 0) {
+        best = v;
+        at = cell;
       }
     }
-  }
+    y[o] = best;
+    arg[o] = at;
+  });
   return { y: wrap(y), argmax: wrap(arg) };
 }
 
@@ -69,23 +84,11 @@ export function avgPool2d(x: HostStorage, p: Pool2dParams): HostStorage {
   const xs = f32(x);
   checkPoolSizes("avgPool2d", p, { x: xs.length });
   const y = new Float32Array(p.n * p.c * p.oh * p.ow);
-  let o = 0;
-  for (let plane = 0; plane < p.n * p.c; plane++) {
-    const base = plane * p.h * p.w;
-    for (let oy = 0; oy < p.oh; oy++) {
-      const hs = oy * p.strideH - p.padH;
-      for (let ox = 0; ox < p.ow; ox++, o++) {
-        const ws = ox * p.strideW - p.padW;
-        let sum = 0;
-        for (let iy = Math.max(hs, 0); iy < Math.min(hs + p.kh, p.h); iy++) {
-          for (let ix = Math.max(ws, 0); ix < Math.min(ws + p.kw, p.w); ix++) {
-            sum = Math.fround(sum + xs[base + iy * p.w + ix]);
-          }
-        }
-        y[o] = sum / avgDivisor(p, oy, ox);
-      }
-    }
-  }
+  forEachWindow(p, (o, base, cells, oy, ox) => {
+    let sum = 0;
+    for (const cell of cells) sum = Math.fround(sum + xs[base + cell]);
+    y[o] = sum / avgDivisor(p, oy, ox);
+  });
   return wrap(y);
 }
 
@@ -94,21 +97,9 @@ export function avgPool2dBackward(gy: HostStorage, p: Pool2dParams): HostStorage
   const g = f32(gy);
   checkPoolSizes("avgPool2dBackward", p, { gy: g.length });
   const gx = new Float32Array(p.n * p.c * p.h * p.w);
-  let o = 0;
-  for (let plane = 0; plane < p.n * p.c; plane++) {
-    const base = plane * p.h * p.w;
-    for (let oy = 0; oy < p.oh; oy++) {
-      const hs = oy * p.strideH - p.padH;
-      for (let ox = 0; ox < p.ow; ox++, o++) {
-        const ws = ox * p.strideW - p.padW;
-        const share = Math.fround(g[o] / avgDivisor(p, oy, ox));
-        for (let iy = Math.max(hs, 0); iy < Math.min(hs + p.kh, p.h); iy++) {
-          for (let ix = Math.max(ws, 0); ix < Math.min(ws + p.kw, p.w); ix++) {
-            gx[base + iy * p.w + ix] += share;
-          }
-        }
-      }
-    }
-  }
+  forEachWindow(p, (o, base, cells, oy, ox) => {
+    const share = Math.fround(g[o] / avgDivisor(p, oy, ox));
+    for (const cell of cells) gx[base + cell] += share;
+  });
   return wrap(gx);
 }

@@ -32,10 +32,10 @@ fn divisor(oy: i32, ox: i32) -> f32 {
   return f32((min(he, P.h) - max(hs, 0)) * (min(we, P.w) - max(ws, 0)));
 }
 
-//! kernel maxForward
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> ARG: array<i32>;
+//! template window
+// Forward kernels: one invocation per output `o`, whose window starts at (hs, ws) of the plane
+// at `base`; BODY visits it.
+{{DECLS}}
 
 //! main over P.total as o
   let perPlane = u32(P.oh * P.ow);
@@ -45,7 +45,38 @@ fn divisor(oy: i32, ox: i32) -> f32 {
   let base = plane * u32(P.h * P.w);
   let hs = oy * P.sh - P.ph;
   let ws = ox * P.sw - P.pw;
-  // Padding counts as -inf: only real cells are visited, and the first one seeds the argmax.
+  {{BODY}}
+}
+
+//! template gather
+// Backward kernels: one invocation per input cell `i`, summing into `g` over the outputs
+// (oy, ox; flat `o`) whose windows cover it, in increasing output order; TERM is one's share.
+{{DECLS}}
+
+//! main over P.total
+  let perPlane = u32(P.h * P.w);
+  let plane = i / perPlane;
+  let cell = i32(i % perPlane);
+  let rows = covering(cell / P.w, P.ph, P.kh, P.sh, P.oh);
+  let cols = covering(cell % P.w, P.pw, P.kw, P.sw, P.ow);
+  let outBase = plane * u32(P.oh * P.ow);
+  var g = 0.0;
+  for (var oy = rows.x; oy <= rows.y; oy++) {
+    for (var ox = cols.x; ox <= cols.y; ox++) {
+      let o = outBase + u32(oy * P.ow + ox);
+      {{TERM}}
+    }
+  }
+  GX[i] = g;
+}
+
+//! kernel maxForward uses window
+//! block DECLS
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ARG: array<i32>;
+//! block BODY
+// Padding counts as -inf: only real cells are visited, and the first one seeds the argmax.
   var best = negInf();
   var at = -1;
   for (var iy = max(hs, 0); iy < min(hs + P.kh, P.h); iy++) {
@@ -61,69 +92,33 @@ fn divisor(oy: i32, ox: i32) -> f32 {
   }
   Y[o] = best;
   ARG[o] = at;
-}
 
-//! kernel maxBackward
+//! kernel maxBackward uses gather
+//! block DECLS
 @group(0) @binding(1) var<storage, read> GY: array<f32>;
 @group(0) @binding(2) var<storage, read> ARG: array<i32>;
 @group(0) @binding(3) var<storage, read_write> GX: array<f32>;
-
-//! main over P.total
-  let perPlane = u32(P.h * P.w);
-  let plane = i / perPlane;
-  let cell = i32(i % perPlane);
-  let rows = covering(cell / P.w, P.ph, P.kh, P.sh, P.oh);
-  let cols = covering(cell % P.w, P.pw, P.kw, P.sw, P.ow);
-  let outBase = plane * u32(P.oh * P.ow);
-  var g = 0.0;
-  for (var oy = rows.x; oy <= rows.y; oy++) {
-    for (var ox = cols.x; ox <= cols.y; ox++) {
-      let o = outBase + u32(oy * P.ow + ox);
-      if (ARG[o] == cell) {
+//! block TERM
+if (ARG[o] == cell) {
         g += GY[o];
       }
-    }
-  }
-  GX[i] = g;
-}
 
-//! kernel avgForward
+//! kernel avgForward uses window
+//! block DECLS
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-
-//! main over P.total as o
-  let perPlane = u32(P.oh * P.ow);
-  let plane = o / perPlane;
-  let oy = i32(o % perPlane) / P.ow;
-  let ox = i32(o % perPlane) % P.ow;
-  let base = plane * u32(P.h * P.w);
-  let hs = oy * P.sh - P.ph;
-  let ws = ox * P.sw - P.pw;
-  var sum = 0.0;
+//! block BODY
+var sum = 0.0;
   for (var iy = max(hs, 0); iy < min(hs + P.kh, P.h); iy++) {
     for (var ix = max(ws, 0); ix < min(ws + P.kw, P.w); ix++) {
       sum += X[base + u32(iy * P.w + ix)];
     }
   }
   Y[o] = sum / divisor(oy, ox);
-}
 
-//! kernel avgBackward
+//! kernel avgBackward uses gather
+//! block DECLS
 @group(0) @binding(1) var<storage, read> GY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> GX: array<f32>;
-
-//! main over P.total
-  let perPlane = u32(P.h * P.w);
-  let plane = i / perPlane;
-  let cell = i32(i % perPlane);
-  let rows = covering(cell / P.w, P.ph, P.kh, P.sh, P.oh);
-  let cols = covering(cell % P.w, P.pw, P.kw, P.sw, P.ow);
-  let outBase = plane * u32(P.oh * P.ow);
-  var g = 0.0;
-  for (var oy = rows.x; oy <= rows.y; oy++) {
-    for (var ox = cols.x; ox <= cols.y; ox++) {
-      g += GY[outBase + u32(oy * P.ow + ox)] / divisor(oy, ox);
-    }
-  }
-  GX[i] = g;
-}
+//! block TERM
+g += GY[o] / divisor(oy, ox);

@@ -23,14 +23,19 @@ function params(p: Pool2dParams, total: number): ParamValue[] {
   ];
 }
 
+const inSize = (p: Pool2dParams) => p.n * p.c * p.h * p.w;
+const outSize = (p: Pool2dParams) => p.n * p.c * p.oh * p.ow;
+
+/** Runs one kernel over `total` invocations into fresh results of the given dtypes. */
 function run(
   rt: GpuRuntime,
   entry: string,
   p: Pool2dParams,
   total: number,
   inputs: GpuStorage[],
-  outputs: GpuStorage[],
-): void {
+  dtypes: ("f32" | "i32")[],
+): GpuStorage[] {
+  const outputs = dtypes.map((dtype) => rt.alloc(total, dtype));
   rt.run({
     family: "pool",
     entry,
@@ -40,6 +45,7 @@ function run(
     inputs,
     outputs,
   });
+  return outputs;
 }
 
 export function maxPool2d(
@@ -48,10 +54,7 @@ export function maxPool2d(
   p: Pool2dParams,
 ): { y: GpuStorage; argmax: GpuStorage } {
   checkPoolSizes("maxPool2d", p, { x: x.length });
-  const total = p.n * p.c * p.oh * p.ow;
-  const y = rt.alloc(total, "f32");
-  const argmax = rt.alloc(total, "i32");
-  run(rt, "maxForward", p, total, [x], [y, argmax]);
+  const [y, argmax] = run(rt, "maxForward", p, outSize(p), [x], ["f32", "i32"]);
   return { y, argmax };
 }
 
@@ -63,24 +66,15 @@ export function maxPool2dBackward(
 ): GpuStorage {
   checkPoolSizes("maxPool2dBackward", p, { gy: gy.length, argmax: argmax.length });
   if (argmax.dtype !== "i32") throw new Error("maxPool2dBackward: argmax must be i32");
-  const total = p.n * p.c * p.h * p.w;
-  const gx = rt.alloc(total, "f32");
-  run(rt, "maxBackward", p, total, [gy, argmax], [gx]);
-  return gx;
+  return run(rt, "maxBackward", p, inSize(p), [gy, argmax], ["f32"])[0];
 }
 
 export function avgPool2d(rt: GpuRuntime, x: GpuStorage, p: Pool2dParams): GpuStorage {
   checkPoolSizes("avgPool2d", p, { x: x.length });
-  const total = p.n * p.c * p.oh * p.ow;
-  const y = rt.alloc(total, "f32");
-  run(rt, "avgForward", p, total, [x], [y]);
-  return y;
+  return run(rt, "avgForward", p, outSize(p), [x], ["f32"])[0];
 }
 
 export function avgPool2dBackward(rt: GpuRuntime, gy: GpuStorage, p: Pool2dParams): GpuStorage {
   checkPoolSizes("avgPool2dBackward", p, { gy: gy.length });
-  const total = p.n * p.c * p.h * p.w;
-  const gx = rt.alloc(total, "f32");
-  run(rt, "avgBackward", p, total, [gy], [gx]);
-  return gx;
+  return run(rt, "avgBackward", p, inSize(p), [gy], ["f32"])[0];
 }

@@ -33,13 +33,30 @@ const outSize = (q: Pool2dParams) => q.n * q.c * q.oh * q.ow;
 const parallel = (rt: WasmRuntime, q: Pool2dParams) =>
   inSize(q) >= PARALLEL_MIN_ELEMENTS && q.n * q.c >= rt.threads;
 
+/**
+ * Runs one pooling task from `input` (checked to hold `inLen` floats) into a fresh f32 result
+ * of `outLen`; `argmax` is the max pool's index plane (written forward, read backward).
+ */
+function pool(
+  rt: WasmRuntime,
+  q: Pool2dParams,
+  task: string,
+  op: string,
+  input: WasmStorage,
+  [inLen, outLen]: [number, number],
+  argmax?: WasmStorage,
+): WasmStorage {
+  const p = begin(rt, q, input, inLen, op);
+  const out = rt.alloc(outLen, "f32");
+  p[S.PL_OUT] = out.ptr;
+  if (argmax) p[S.PL_ARG] = argmax.ptr;
+  rt.run(task, parallel(rt, q));
+  return out;
+}
+
 export function maxPool2d(rt: WasmRuntime, x: WasmStorage, q: Pool2dParams) {
-  const p = begin(rt, q, x, inSize(q), "maxPool2d");
-  const y = rt.alloc(outSize(q), "f32");
   const argmax = rt.alloc(outSize(q), "i32");
-  p[S.PL_OUT] = y.ptr;
-  p[S.PL_ARG] = argmax.ptr;
-  rt.run("maxpool_task", parallel(rt, q));
+  const y = pool(rt, q, "maxpool_task", "maxPool2d", x, [inSize(q), outSize(q)], argmax);
   return { y, argmax };
 }
 
@@ -52,26 +69,14 @@ export function maxPool2dBackward(
   if (argmax.length !== outSize(q) || argmax.dtype !== "i32") {
     throw new Error(`maxPool2dBackward: argmax must be i32 of ${outSize(q)} elements`);
   }
-  const p = begin(rt, q, gy, outSize(q), "maxPool2dBackward");
-  const gx = rt.alloc(inSize(q), "f32");
-  p[S.PL_ARG] = argmax.ptr;
-  p[S.PL_OUT] = gx.ptr;
-  rt.run("maxpool_bwd_task", parallel(rt, q));
-  return gx;
+  const sizes: [number, number] = [outSize(q), inSize(q)];
+  return pool(rt, q, "maxpool_bwd_task", "maxPool2dBackward", gy, sizes, argmax);
 }
 
 export function avgPool2d(rt: WasmRuntime, x: WasmStorage, q: Pool2dParams): WasmStorage {
-  const p = begin(rt, q, x, inSize(q), "avgPool2d");
-  const y = rt.alloc(outSize(q), "f32");
-  p[S.PL_OUT] = y.ptr;
-  rt.run("avgpool_task", parallel(rt, q));
-  return y;
+  return pool(rt, q, "avgpool_task", "avgPool2d", x, [inSize(q), outSize(q)]);
 }
 
 export function avgPool2dBackward(rt: WasmRuntime, gy: WasmStorage, q: Pool2dParams): WasmStorage {
-  const p = begin(rt, q, gy, outSize(q), "avgPool2dBackward");
-  const gx = rt.alloc(inSize(q), "f32");
-  p[S.PL_OUT] = gx.ptr;
-  rt.run("avgpool_bwd_task", parallel(rt, q));
-  return gx;
+  return pool(rt, q, "avgpool_bwd_task", "avgPool2dBackward", gy, [outSize(q), inSize(q)]);
 }
