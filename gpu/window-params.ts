@@ -17,6 +17,23 @@ export function windowOutput(
   return Math.floor((size + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/**
+ * The per-axis fields Pool2dParams and Conv2dParams share, under their names, with the output
+ * size each axis gives.
+ */
+function slide(
+  h: number,
+  w: number,
+  [kh, kw]: readonly [number, number],
+  [strideH, strideW]: readonly [number, number],
+  [padH, padW]: readonly [number, number],
+  [dilationH, dilationW]: readonly [number, number] = [1, 1],
+) {
+  const oh = windowOutput(h, kh, strideH, padH, dilationH);
+  const ow = windowOutput(w, kw, strideW, padW, dilationW);
+  return { kh, kw, strideH, strideW, padH, padW, oh, ow };
+}
+
 export interface PoolWindow {
   kernel: [number, number];
   stride: [number, number];
@@ -46,29 +63,14 @@ export function pool2dParams(
       `${op}: padding [${win.padding}] must be at most half the kernel [${win.kernel}]`,
     );
   }
-  const oh = windowOutput(h, kh, strideH, padH);
-  const ow = windowOutput(w, kw, strideW, padW);
-  if (oh < 1 || ow < 1) {
+  const g = slide(h, w, win.kernel, win.stride, win.padding);
+  if (g.oh < 1 || g.ow < 1) {
     throw new Error(
       `${op}: input [${shape}] is too small for kernel [${win.kernel}] with padding ` +
-        `[${win.padding}] (output would be ${oh}x${ow})`,
+        `[${win.padding}] (output would be ${g.oh}x${g.ow})`,
     );
   }
-  return {
-    n,
-    c,
-    h,
-    w,
-    kh,
-    kw,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    oh,
-    ow,
-    countIncludePad: win.countIncludePad,
-  };
+  return { n, c, h, w, ...g, countIncludePad: win.countIncludePad };
 }
 
 /** A per-axis size: one number for both axes, or [height, width]. */
@@ -118,35 +120,17 @@ export function conv2dParams(
         `input [${xShape}] has ${c}`,
     );
   }
-  const [strideH, strideW] = pair(options.stride ?? 1, "stride", 1);
-  const [padH, padW] = pair(options.padding ?? 0, "padding", 0);
-  const [dilationH, dilationW] = pair(options.dilation ?? 1, "dilation", 1);
-  const oh = windowOutput(h, kh, strideH, padH, dilationH);
-  const ow = windowOutput(w, kw, strideW, padW, dilationW);
-  if (oh < 1 || ow < 1 || kh < 1 || kw < 1) {
+  const stride = pair(options.stride ?? 1, "stride", 1);
+  const padding = pair(options.padding ?? 0, "padding", 0);
+  const dilation = pair(options.dilation ?? 1, "dilation", 1);
+  const g = slide(h, w, [kh, kw], stride, padding, dilation);
+  if (g.oh < 1 || g.ow < 1 || kh < 1 || kw < 1) {
     throw new Error(
-      `conv2d: kernel ${kh}x${kw} (dilation ${dilationH},${dilationW}) does not fit input ` +
-        `${h}x${w} with padding ${padH},${padW}`,
+      `conv2d: kernel ${kh}x${kw} (dilation ${dilation}) does not fit input ` +
+        `${h}x${w} with padding ${g.padH},${g.padW}`,
     );
   }
-  return {
-    n,
-    c,
-    h,
-    w,
-    o,
-    kh,
-    kw,
-    strideH,
-    strideW,
-    padH,
-    padW,
-    dilationH,
-    dilationW,
-    groups,
-    oh,
-    ow,
-  };
+  return { n, c, h, w, o, ...g, dilationH: dilation[0], dilationW: dilation[1], groups };
 }
 
 /** Checks that storages fit the params, so a kernel never reads out of bounds. */
