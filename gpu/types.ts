@@ -52,40 +52,32 @@ export interface MatmulParams {
   bBatchStride: number;
 }
 
-/** NCHW input, OIHW weight (I = C / groups), PyTorch's conv2d arithmetic. */
-export interface Conv2dParams {
+/** The fields of an NCHW sliding window that convolutions and pools share, in PyTorch's terms. */
+export interface Window2dParams {
   n: number;
   c: number;
   h: number;
   w: number;
-  o: number;
   kh: number;
   kw: number;
   strideH: number;
   strideW: number;
   padH: number;
   padW: number;
-  dilationH: number;
-  dilationW: number;
-  groups: number;
   oh: number;
   ow: number;
 }
 
+/** NCHW input, OIHW weight (I = C / groups), PyTorch's conv2d arithmetic. */
+export interface Conv2dParams extends Window2dParams {
+  o: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+}
+
 /** NCHW pooling window, PyTorch's arithmetic (floor mode; padding counts as -inf for max). */
-export interface Pool2dParams {
-  n: number;
-  c: number;
-  h: number;
-  w: number;
-  kh: number;
-  kw: number;
-  strideH: number;
-  strideW: number;
-  padH: number;
-  padW: number;
-  oh: number;
-  ow: number;
+export interface Pool2dParams extends Window2dParams {
   /** avg pool only: whether padded cells count in the divisor (PyTorch default true). */
   countIncludePad: boolean;
 }
