@@ -18,20 +18,30 @@ function viewParams(n: number, view: StridedView) {
   ];
 }
 
-export function gather(rt: GpuRuntime, x: GpuStorage, view: StridedView): GpuStorage {
+/** Runs one layout kernel over the n elements of `view` (collapsed): gather or scatter. */
+function run(
+  rt: GpuRuntime,
+  entry: "gather" | "scatter",
+  view: StridedView,
+  input: GpuStorage,
+  output: GpuStorage,
+): void {
   const n = sizeOf(view.shape);
-  const y = rt.alloc(n, x.dtype);
-  const c = collapseViews(view.shape, [view]).views[0];
   rt.run({
     family: "layout",
-    entry: "gather",
-    defines: { T: x.dtype },
+    entry,
+    defines: { T: input.dtype },
     workgroupSize: WG,
     dispatch: GpuRuntime.grid(Math.ceil(n / WG[0])),
-    params: viewParams(n, c),
-    inputs: [x],
-    outputs: [y],
+    params: viewParams(n, view),
+    inputs: [input],
+    outputs: [output],
   });
+}
+
+export function gather(rt: GpuRuntime, x: GpuStorage, view: StridedView): GpuStorage {
+  const y = rt.alloc(sizeOf(view.shape), x.dtype);
+  run(rt, "gather", collapseViews(view.shape, [view]).views[0], x, y);
   return y;
 }
 
@@ -41,18 +51,7 @@ export function copyInto(
   dst: GpuStorage,
   dstView: StridedView,
 ): void {
-  const n = sizeOf(dstView.shape);
   if (src.dtype !== dst.dtype) throw new Error(`copyInto: ${src.dtype} into ${dst.dtype}`);
   const dense = { shape: dstView.shape, strides: contiguousStrides(dstView.shape), offset: 0 };
-  const c = collapseViews(dstView.shape, [dense, dstView]).views[1];
-  rt.run({
-    family: "layout",
-    entry: "scatter",
-    defines: { T: src.dtype },
-    workgroupSize: WG,
-    dispatch: GpuRuntime.grid(Math.ceil(n / WG[0])),
-    params: viewParams(n, c),
-    inputs: [src],
-    outputs: [dst],
-  });
+  run(rt, "scatter", collapseViews(dstView.shape, [dense, dstView]).views[1], src, dst);
 }
