@@ -17,6 +17,7 @@ struct Params { n: u32 }
 }
 
 //! kernel crossEntropy
+//! include row-exp
 // One thread per row: loss = w[y] * (logsumexp(row) - row[y]), weight = w[y] (0 if ignored).
 struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
 @group(0) @binding(0) var<uniform> P: Params;
@@ -39,20 +40,14 @@ struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
     return;
   }
   let base = r * P.cols;
-  var m = negInf();
-  for (var j = 0u; j < P.cols; j++) {
-    m = max(m, X[base + j]);
-  }
-  var s = 0.0;
-  for (var j = 0u; j < P.cols; j++) {
-    s += exp(X[base + j] - m);
-  }
+  let row = rowExp(base, P.cols);
   let w = {{WEIGHT_OF_Y}};
-  LOSS[r] = w * (m + log(s) - X[base + u32(y)]);
+  LOSS[r] = w * (row.m + log(row.s) - X[base + u32(y)]);
   WEIGHT[r] = w;
 }
 
 //! kernel crossEntropyBackward
+//! include row-exp
 // One thread per row: d loss / d row = gRow * w[y] * (softmax(row) - onehot(y)).
 struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
 @group(0) @binding(0) var<uniform> P: Params;
@@ -72,17 +67,10 @@ struct Params { rows: u32, cols: u32, ignoreIndex: i32 }
     }
     return;
   }
-  var m = negInf();
-  for (var j = 0u; j < P.cols; j++) {
-    m = max(m, X[base + j]);
-  }
-  var s = 0.0;
-  for (var j = 0u; j < P.cols; j++) {
-    s += exp(X[base + j] - m);
-  }
+  let row = rowExp(base, P.cols);
   let k = GROW[r] * {{WEIGHT_OF_Y}};
   for (var j = 0u; j < P.cols; j++) {
-    let p = exp(X[base + j] - m) / s;
+    let p = exp(X[base + j] - row.m) / row.s;
     GX[base + j] = k * (p - select(0.0, 1.0, j == u32(y)));
   }
 }

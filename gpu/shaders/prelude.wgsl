@@ -46,6 +46,26 @@ fn minNan(a: f32, b: f32) -> f32 {
   return select(min(a, b), nanF32(), isNanF(a) || isNanF(b));
 }
 
+//! snippet row-exp
+// A row's maximum m and sum s of exp(x - m) over X[base .. base + cols): the two passes of a
+// stable softmax or log-sum-exp (m + log(s)). Reads the including kernel's X; needs float-bits.
+struct RowExp {
+  m: f32,
+  s: f32,
+}
+
+fn rowExp(base: u32, cols: u32) -> RowExp {
+  var m = negInf();
+  for (var j = 0u; j < cols; j++) {
+    m = max(m, X[base + j]);
+  }
+  var s = 0.0;
+  for (var j = 0u; j < cols; j++) {
+    s += exp(X[base + j] - m);
+  }
+  return RowExp(m, s);
+}
+
 //! snippet divmod
 // Integer division by runtime values would be scalarised per SIMD lane, so quotients come from a
 // float reciprocal plus one correction step (exact for 0 <= a < 2^24; the host checks sizes).

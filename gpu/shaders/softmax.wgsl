@@ -5,24 +5,18 @@
 struct Params { rows: u32, cols: u32, logOut: u32 }
 
 //! kernel perThread
+//! include row-exp
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
 //! main over P.rows as r
   let base = r * P.cols;
-  var m = negInf();
+  let row = rowExp(base, P.cols);
+  let logS = log(row.s);
   for (var j = 0u; j < P.cols; j++) {
-    m = max(m, X[base + j]);
-  }
-  var s = 0.0;
-  for (var j = 0u; j < P.cols; j++) {
-    s += exp(X[base + j] - m);
-  }
-  let logS = log(s);
-  for (var j = 0u; j < P.cols; j++) {
-    let shifted = X[base + j] - m;
-    Y[base + j] = select(exp(shifted) / s, shifted - logS, P.logOut != 0u);
+    let shifted = X[base + j] - row.m;
+    Y[base + j] = select(exp(shifted) / row.s, shifted - logS, P.logOut != 0u);
   }
 }
 

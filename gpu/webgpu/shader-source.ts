@@ -3,7 +3,9 @@
  *
  * File format (gpu/README.md has an example):
  * - `//! common` holds the family's own helpers; an `//! include NAME ...` line in it pulls in
- *   snippets of gpu/shaders/prelude.wgsl (`index`, linear indices and views, comes always).
+ *   snippets of gpu/shaders/prelude.wgsl (`index`, linear indices and views, comes always). In a
+ *   kernel section it pulls them into that kernel only: snippets that read a kernel's bindings
+ *   (`row-exp` reads X) would not compile in the family's kernels that lack them.
  * - `//! kernel NAME` sections are compute entry points named `main`.
  * - `//! template NAME` sections are kernel bodies with `{{BLOCK}}` holes; a section
  *   `//! kernel NAME uses TEMPLATE` is then a list of `//! block BLOCK` parts that fill them, so
@@ -29,6 +31,8 @@ function linearMain(bound: string, index: string): string[] {
 export interface FamilySource {
   common: string;
   includes: string[];
+  /** Snippets only one kernel pulls in (an include line in its section). */
+  kernelIncludes: Map<string, string[]>;
   kernels: Map<string, string>;
   templates: Map<string, string>;
   /** For kernels made from a template: which one, and their blocks. */
@@ -42,6 +46,7 @@ export function parseFamily(text: string, family: string): FamilySource {
   const source: FamilySource = {
     common: "",
     includes: [],
+    kernelIncludes: new Map(),
     kernels: new Map(),
     templates: new Map(),
     uses: new Map(),
@@ -76,8 +81,15 @@ export function parseFamily(text: string, family: string): FamilySource {
       continue;
     }
     const include = line.match(/^\/\/!\s*include\s+(.+)$/);
-    if (include && section.kind === "common") {
-      source.includes.push(...include[1].trim().split(/\s+/));
+    if (include && section.kind !== "template") {
+      const names = include[1].trim().split(/\s+/);
+      if (section.kind === "common") source.includes.push(...names);
+      else {
+        source.kernelIncludes.set(section.name, [
+          ...(source.kernelIncludes.get(section.name) ?? []),
+          ...names,
+        ]);
+      }
       continue;
     }
     buffer.push(line);
@@ -184,7 +196,12 @@ export function kernelSource(
 ): string {
   const source = loadFamily(family);
   const body = kernelBody(source, family, kernel);
-  const parts = ["index", ...source.includes].map((name) => {
+  const includes = new Set([
+    "index",
+    ...source.includes,
+    ...source.kernelIncludes.get(kernel) ?? [],
+  ]);
+  const parts = [...includes].map((name) => {
     const snippet = prelude().get(name);
     if (snippet === undefined) {
       throw new Error(`gpu/shaders/${family}.wgsl includes "${name}", not in prelude.wgsl`);
