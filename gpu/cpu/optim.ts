@@ -4,17 +4,10 @@
  */
 
 import type { AdamParams, HostStorage, SgdParams } from "../types.ts";
+import { checkStateLengths as checkLengths } from "../optim-checks.ts";
 import { f32 } from "./storage.ts";
 
 const fround = Math.fround;
-
-function checkLengths(op: string, param: Float32Array, ...others: Float32Array[]): void {
-  for (const o of others) {
-    if (o.length !== param.length) {
-      throw new Error(`${op}: state of ${o.length} elements for a parameter of ${param.length}`);
-    }
-  }
-}
 
 export function sgdStep(
   param: HostStorage,

@@ -1,16 +1,29 @@
 /** WebGPU side of gpu/shaders/optim.wgsl: in-place SGD and Adam updates. */
 
 import type { AdamParams, SgdParams } from "../types.ts";
-import { GpuRuntime, type GpuStorage } from "./runtime.ts";
+import { checkStateLengths as checkLengths } from "../optim-checks.ts";
+import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
 
-function checkLengths(op: string, param: GpuStorage, ...others: GpuStorage[]): void {
-  for (const o of others) {
-    if (o.length !== param.length) {
-      throw new Error(`${op}: state of ${o.length} elements for a parameter of ${param.length}`);
-    }
-  }
+/** One update pass over the parameter's elements; `params` follow its length. */
+function run(
+  rt: GpuRuntime,
+  entry: "sgd" | "adam",
+  param: GpuStorage,
+  params: ParamValue[],
+  inputs: GpuStorage[],
+  outputs: GpuStorage[],
+): void {
+  rt.run({
+    family: "optim",
+    entry,
+    workgroupSize: WG,
+    dispatch: GpuRuntime.grid(Math.ceil(param.length / WG[0])),
+    params: [{ u32: param.length }, ...params],
+    inputs,
+    outputs,
+  });
 }
 
 /** With momentum 0 the buffer is bound but never touched, so any storage may stand in. */
@@ -22,23 +35,9 @@ export function sgdStep(
   p: SgdParams,
 ): void {
   checkLengths("sgdStep", param, grad, ...(p.momentum !== 0 ? [momentumBuf] : []));
-  rt.run({
-    family: "optim",
-    entry: "sgd",
-    workgroupSize: WG,
-    dispatch: GpuRuntime.grid(Math.ceil(param.length / WG[0])),
-    params: [
-      { u32: param.length },
-      { f32: p.lr },
-      { f32: p.momentum },
-      { f32: p.dampening },
-      { f32: p.weightDecay },
-      { u32: p.nesterov ? 1 : 0 },
-      { u32: p.firstStep ? 1 : 0 },
-    ],
-    inputs: [grad],
-    outputs: [param, momentumBuf],
-  });
+  const flags = [p.nesterov, p.firstStep].map((on) => ({ u32: on ? 1 : 0 }));
+  const rates = [p.lr, p.momentum, p.dampening, p.weightDecay].map((f32) => ({ f32 }));
+  run(rt, "sgd", param, [...rates, ...flags], [grad], [param, momentumBuf]);
 }
 
 export function adamStep(
@@ -50,21 +49,8 @@ export function adamStep(
   p: AdamParams,
 ): void {
   checkLengths("adamStep", param, grad, m, v);
-  rt.run({
-    family: "optim",
-    entry: "adam",
-    workgroupSize: WG,
-    dispatch: GpuRuntime.grid(Math.ceil(param.length / WG[0])),
-    params: [
-      { u32: param.length },
-      { f32: p.lr / (1 - Math.pow(p.beta1, p.step)) },
-      { f32: p.beta1 },
-      { f32: p.beta2 },
-      { f32: p.eps },
-      { f32: p.weightDecay },
-      { f32: Math.sqrt(1 - Math.pow(p.beta2, p.step)) },
-    ],
-    inputs: [grad],
-    outputs: [param, m, v],
-  });
+  const stepSize = p.lr / (1 - Math.pow(p.beta1, p.step));
+  const sqrtBc2 = Math.sqrt(1 - Math.pow(p.beta2, p.step));
+  const values = [stepSize, p.beta1, p.beta2, p.eps, p.weightDecay, sqrtBc2];
+  run(rt, "adam", param, values.map((f32) => ({ f32 })), [grad], [param, m, v]);
 }

@@ -4,15 +4,26 @@ import type { AdamParams, SgdParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
+import { checkStateLengths } from "../../optim-checks.ts";
 import { PARALLEL_MIN_ELEMENTS } from "./elementwise.ts";
 
 function check(op: string, param: WasmStorage, ...others: WasmStorage[]): void {
   for (const s of [param, ...others]) {
     if (s.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${s.dtype}`);
-    if (s.length !== param.length) {
-      throw new Error(`${op}: state of ${s.length} elements for a parameter of ${param.length}`);
-    }
+    checkStateLengths(op, param, s);
   }
+}
+
+/** Writes the slots both updates read: parameter, gradient, first state (and second), length. */
+function begin(rt: WasmRuntime, param: WasmStorage, grad: WasmStorage, ...state: WasmStorage[]) {
+  const p = rt.begin();
+  p[S.OPT_PARAM] = param.ptr;
+  p[S.OPT_GRAD] = grad.ptr;
+  [S.OPT_M, S.OPT_V].forEach((slot, i) => {
+    if (state[i]) p[slot] = state[i].ptr;
+  });
+  p[S.OPT_N] = param.length;
+  return { p, f: rt.paramsF32 };
 }
 
 export function sgdStep(
@@ -24,12 +35,7 @@ export function sgdStep(
 ): void {
   const momentum = q.momentum !== 0;
   check("sgdStep", param, grad, ...(momentum ? [buf] : []));
-  const p = rt.begin();
-  const f = rt.paramsF32;
-  p[S.OPT_PARAM] = param.ptr;
-  p[S.OPT_GRAD] = grad.ptr;
-  p[S.OPT_M] = buf.ptr;
-  p[S.OPT_N] = param.length;
+  const { p, f } = begin(rt, param, grad, buf);
   f[S.OPT_LR] = q.lr;
   f[S.OPT_A] = q.momentum;
   f[S.OPT_B] = q.dampening;
@@ -48,13 +54,7 @@ export function adamStep(
   q: AdamParams,
 ): void {
   check("adamStep", param, grad, m, v);
-  const p = rt.begin();
-  const f = rt.paramsF32;
-  p[S.OPT_PARAM] = param.ptr;
-  p[S.OPT_GRAD] = grad.ptr;
-  p[S.OPT_M] = m.ptr;
-  p[S.OPT_V] = v.ptr;
-  p[S.OPT_N] = param.length;
+  const { f } = begin(rt, param, grad, m, v);
   f[S.OPT_LR] = q.lr / (1 - Math.pow(q.beta1, q.step));
   f[S.OPT_A] = q.beta1;
   f[S.OPT_B] = q.beta2;
