@@ -36,9 +36,6 @@ export function maxpool_task(p: usize, tid: i32, nt: i32): void {
   const oh = pi(p, PL_OH);
   const ow = pi(p, PL_OW);
   const planes = pi(p, PL_PLANES);
-  const input = <usize> pi(p, PL_IN);
-  const output = <usize> pi(p, PL_OUT);
-  const args = <usize> pi(p, PL_ARG);
   // Outputs [xs, xe) have windows wholly inside the row: those go four at a time.
   const xs = (pw + sw - 1) / sw;
   const xe = imax(xs, imin(ow, (w + pw - kw) / sw + 1));
@@ -46,12 +43,14 @@ export function maxpool_task(p: usize, tid: i32, nt: i32): void {
   for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
     const end = imin(planes, g + per);
     for (let pl = g; pl < end; pl++) {
-      const src = input + ((<usize> pl * <usize> (h * w)) << 2);
-      const at = <usize> pl * <usize> (oh * ow);
+      const src = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (h * w)) << 2);
+      const at = (<usize> pl * <usize> (oh * ow)) << 2;
+      const output = <usize> pi(p, PL_OUT) + at;
+      const args = <usize> pi(p, PL_ARG) + at;
       for (let y = 0; y < oh; y++) {
         const h0 = imax(y * sh - ph, 0);
         const h1 = imin(y * sh - ph + kh, h);
-        const rowOut = at + <usize> (y * ow);
+        const rowOut = <usize> (y * ow);
         for (let x = 0; x < ow; x++) {
           if (h0 < h1 && x >= xs && x < xe && xe - xs >= 4) {
             // The last group overlaps the previous one rather than leaving a scalar tail.
@@ -177,7 +176,13 @@ function divisor(p: usize, y: i32, x: i32): f32 {
   return <f32> ((he - imax(hs, 0)) * (we - imax(ws, 0)));
 }
 
-export function avgpool_task(p: usize, tid: i32, nt: i32): void {
+/**
+ * The average pool's walk over planes and windows, forward (each window's mean into y) or
+ * backward (each gy / divisor spread over its window's cells of gx); PL_IN is y's source or gy,
+ * PL_OUT y or gx. `backward` is a constant once inlined, so each task keeps its own loop.
+ */
+@inline
+function avgWalk(p: usize, nt: i32, backward: bool): void {
   const h = pi(p, PL_H);
   const w = pi(p, PL_W);
   const oh = pi(p, PL_OH);
@@ -187,8 +192,11 @@ export function avgpool_task(p: usize, tid: i32, nt: i32): void {
   for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
     const end = imin(planes, g + per);
     for (let pl = g; pl < end; pl++) {
-      const src = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (h * w)) << 2);
-      const dst = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (oh * ow)) << 2);
+      const inPlane = <usize> pl * <usize> (h * w);
+      const outPlane = <usize> pl * <usize> (oh * ow);
+      const cells = <usize> pi(p, backward ? PL_OUT : PL_IN) + (inPlane << 2);
+      const outputs = <usize> pi(p, backward ? PL_IN : PL_OUT) + (outPlane << 2);
+      if (backward) zeroF32(cells, h * w);
       for (let y = 0; y < oh; y++) {
         const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
         const h0 = imax(hs, 0);
@@ -197,47 +205,32 @@ export function avgpool_task(p: usize, tid: i32, nt: i32): void {
           const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
           const w0 = imax(ws, 0);
           const w1 = imin(ws + pi(p, PL_KW), w);
-          let sum: f32 = 0;
-          for (let i = h0; i < h1; i++) {
-            for (let j = w0; j < w1; j++) sum += load<f32>(src + (<usize> (i * w + j) << 2));
+          const o = outputs + (<usize> (y * ow + x) << 2);
+          if (backward) {
+            const share = load<f32>(o) / divisor(p, y, x);
+            for (let i = h0; i < h1; i++) {
+              for (let j = w0; j < w1; j++) {
+                const at = cells + (<usize> (i * w + j) << 2);
+                store<f32>(at, load<f32>(at) + share);
+              }
+            }
+          } else {
+            let sum: f32 = 0;
+            for (let i = h0; i < h1; i++) {
+              for (let j = w0; j < w1; j++) sum += load<f32>(cells + (<usize> (i * w + j) << 2));
+            }
+            store<f32>(o, sum / divisor(p, y, x));
           }
-          store<f32>(dst + (<usize> (y * ow + x) << 2), sum / divisor(p, y, x));
         }
       }
     }
   }
 }
 
-export function avgpool_bwd_task(p: usize, tid: i32, nt: i32): void {
-  const h = pi(p, PL_H);
-  const w = pi(p, PL_W);
-  const oh = pi(p, PL_OH);
-  const ow = pi(p, PL_OW);
-  const planes = pi(p, PL_PLANES);
-  const per = grain(planes, h * w, nt);
-  for (let g = nextGroup(p, per); g < planes; g = nextGroup(p, per)) {
-    const end = imin(planes, g + per);
-    for (let pl = g; pl < end; pl++) {
-      const gy = <usize> pi(p, PL_IN) + ((<usize> pl * <usize> (oh * ow)) << 2);
-      const gx = <usize> pi(p, PL_OUT) + ((<usize> pl * <usize> (h * w)) << 2);
-      zeroF32(gx, h * w);
-      for (let y = 0; y < oh; y++) {
-        const hs = y * pi(p, PL_SH) - pi(p, PL_PH);
-        const h0 = imax(hs, 0);
-        const h1 = imin(hs + pi(p, PL_KH), h);
-        for (let x = 0; x < ow; x++) {
-          const ws = x * pi(p, PL_SW) - pi(p, PL_PW);
-          const w0 = imax(ws, 0);
-          const w1 = imin(ws + pi(p, PL_KW), w);
-          const g = load<f32>(gy + (<usize> (y * ow + x) << 2)) / divisor(p, y, x);
-          for (let i = h0; i < h1; i++) {
-            for (let j = w0; j < w1; j++) {
-              const at = gx + (<usize> (i * w + j) << 2);
-              store<f32>(at, load<f32>(at) + g);
-            }
-          }
-        }
-      }
-    }
-  }
+export function avgpool_task(p: usize, _tid: i32, nt: i32): void {
+  avgWalk(p, nt, false);
+}
+
+export function avgpool_bwd_task(p: usize, _tid: i32, nt: i32): void {
+  avgWalk(p, nt, true);
 }
