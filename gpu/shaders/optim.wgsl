@@ -1,15 +1,16 @@
 //! common
 // Optimiser updates, in place: the parameter and its state are read_write outputs, the gradient
 // the only input. The rules are PyTorch's (torch.optim.SGD, torch.optim.Adam, no amsgrad).
+// Each kernel declares its own Params record and binds its state from binding 3 on.
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> PARAM: array<f32>;
 
 //! kernel sgd
 struct Params {
   n: u32, lr: f32, momentum: f32, dampening: f32,
   weightDecay: f32, nesterov: u32, firstStep: u32,
 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> PARAM: array<f32>;
 @group(0) @binding(3) var<storage, read_write> BUF: array<f32>;
 
 //! main over P.n
@@ -33,9 +34,6 @@ struct Params {
   n: u32, stepSize: f32, beta1: f32, beta2: f32,
   eps: f32, weightDecay: f32, sqrtBc2: f32,
 }
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> PARAM: array<f32>;
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;
 
