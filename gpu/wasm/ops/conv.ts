@@ -25,6 +25,20 @@ function positionTile(groups: number, positions: number, threads: number): numbe
 /** Bytes of im2col columns the grad-input pass may hold per thread (L2-sized). */
 const GCOL_BYTES = 2 << 20;
 
+/** The slots of each GEMM operand, in the order {@link operand} takes their values. */
+const OPERAND_SLOTS = {
+  A: [S.A_KIND, S.A_PTR, S.A_RS, S.A_CS, S.A_SPLIT, S.A_IMG],
+  B: [S.B_KIND, S.B_PTR, S.B_RS, S.B_CS, S.B_SPLIT, S.B_IMG],
+};
+
+/**
+ * Describes GEMM operand A or B: its kind and storage, then for a strided one its row and column
+ * strides and, split by image, the images' split and stride (slots not given are left alone).
+ */
+function operand(p: Int32Array, side: "A" | "B", ...values: number[]): void {
+  values.forEach((value, i) => p[OPERAND_SLOTS[side][i]] = value);
+}
+
 export function conv2d(rt: WasmRuntime, x: WasmStorage, w: WasmStorage, q: Conv2dParams) {
   if (convOnBlas(rt, q)) return blasConv2d(rt, x, w, q);
   const n = sizes(q);
@@ -41,12 +55,8 @@ export function conv2d(rt: WasmRuntime, x: WasmStorage, w: WasmStorage, q: Conv2
     return y;
   }
   const ck = (q.c / q.groups) * q.kh * q.kw;
-  p[S.A_KIND] = S.KIND_STRIDED;
-  p[S.A_PTR] = w.ptr;
-  p[S.A_RS] = ck;
-  p[S.A_CS] = 1;
-  p[S.B_KIND] = S.KIND_IM2COL;
-  p[S.B_PTR] = x.ptr;
+  operand(p, "A", S.KIND_STRIDED, w.ptr, ck, 1);
+  operand(p, "B", S.KIND_IM2COL, x.ptr);
   p[S.CONV_Y] = y.ptr;
   const tn = positionTile(q.groups, q.n * positions, rt.threads);
   p[S.CONV_TILE] = tn;
@@ -77,16 +87,8 @@ export function conv2dGradInput(rt: WasmRuntime, gy: WasmStorage, w: WasmStorage
   const cg = q.c / q.groups;
   const khw = q.kh * q.kw;
   const ck = cg * khw;
-  p[S.A_KIND] = S.KIND_STRIDED;
-  p[S.A_PTR] = w.ptr;
-  p[S.A_RS] = 1;
-  p[S.A_CS] = ck;
-  p[S.B_KIND] = S.KIND_STRIDED;
-  p[S.B_PTR] = gy.ptr;
-  p[S.B_RS] = positions;
-  p[S.B_CS] = 1;
-  p[S.B_SPLIT] = positions;
-  p[S.B_IMG] = q.o * positions;
+  operand(p, "A", S.KIND_STRIDED, w.ptr, 1, ck);
+  operand(p, "B", S.KIND_STRIDED, gy.ptr, positions, 1, positions, q.o * positions);
   // Items: blocks of images first, then of channels, until every thread has about four. An
   // image block keeps at least NC positions: on 2x2 / 4x4 maps, blocks of few images made
   // GEMMs 16-64 columns wide that repacked all of W per item (12 GFLOP/s at 512ch 2x2).
@@ -138,14 +140,8 @@ export function conv2dGradWeight(
     rt.run("dw_gw_task", n.flops >= PARALLEL_MIN_FLOPS);
     return gw;
   }
-  p[S.A_KIND] = S.KIND_STRIDED;
-  p[S.A_PTR] = gy.ptr;
-  p[S.A_RS] = positions;
-  p[S.A_CS] = 1;
-  p[S.A_SPLIT] = positions;
-  p[S.A_IMG] = q.o * positions;
-  p[S.B_KIND] = S.KIND_IM2COL_T;
-  p[S.B_PTR] = x.ptr;
+  operand(p, "A", S.KIND_STRIDED, gy.ptr, positions, 1, positions, q.o * positions);
+  operand(p, "B", S.KIND_IM2COL_T, x.ptr);
   const { tm, tn } = tilePlan(q.groups, og, ck, rt.threads);
   p[S.CONV_TILE] = tn;
   p[S.CONV_TILE2] = tm;
