@@ -14,6 +14,27 @@ import {
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const LINEAR_WG = [256, 1, 1] as const;
+
+/** A kernel of one invocation per element (its record opens with the count) into `total` fresh floats. */
+function perElement(
+  rt: GpuRuntime,
+  entry: "pack" | "splitSum",
+  input: GpuStorage,
+  total: number,
+  params: ParamValue[],
+): GpuStorage {
+  const out = rt.alloc(total, "f32");
+  rt.run({
+    family: "conv",
+    entry,
+    workgroupSize: LINEAR_WG,
+    dispatch: GpuRuntime.grid(Math.ceil(total / LINEAR_WG[0])),
+    params: [{ u32: total }, ...params],
+    inputs: [input],
+    outputs: [out],
+  });
+  return out;
+}
 /** Float-reciprocal division in the kernels is exact below 2^24; 65535 workgroups of 256 pixels
  * stay just under it. */
 const MAX_INDEX = 65535 * 256;
@@ -55,26 +76,16 @@ function packWeights(
   const kpad = ceilTo(kg, tile.tk);
   const npad = ceilTo(ng, tileWidth(tile).bn);
   const total = p.groups * kpad * npad;
-  const packed = rt.alloc(total, "f32");
-  rt.run({
-    family: "conv",
-    entry: "pack",
-    workgroupSize: LINEAR_WG,
-    dispatch: GpuRuntime.grid(Math.ceil(total / LINEAR_WG[0])),
-    params: [
-      { u32: total },
-      i(kg),
-      i(ng),
-      i(kpad),
-      i(npad),
-      i(khw),
-      i(og * cg * khw),
-      i(forGradInput ? cg * khw : khw),
-      i(forGradInput ? khw : cg * khw),
-    ],
-    inputs: [w],
-    outputs: [packed],
-  });
+  const packed = perElement(rt, "pack", w, total, [
+    i(kg),
+    i(ng),
+    i(kpad),
+    i(npad),
+    i(khw),
+    i(og * cg * khw),
+    i(forGradInput ? cg * khw : khw),
+    i(forGradInput ? khw : cg * khw),
+  ]);
   return { packed, kpad, npad };
 }
 
@@ -190,16 +201,7 @@ function splitCount(
 
 /** Adds `splits` partial results of `length` elements each into one fresh buffer. */
 function splitSum(rt: GpuRuntime, partial: GpuStorage, splits: number, length: number) {
-  const out = rt.alloc(length, "f32");
-  rt.run({
-    family: "conv",
-    entry: "splitSum",
-    workgroupSize: LINEAR_WG,
-    dispatch: GpuRuntime.grid(Math.ceil(length / LINEAR_WG[0])),
-    params: [{ u32: length }, { u32: splits }],
-    inputs: [partial],
-    outputs: [out],
-  });
+  const out = perElement(rt, "splitSum", partial, length, [{ u32: splits }]);
   rt.release(partial);
   return out;
 }
