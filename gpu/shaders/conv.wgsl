@@ -41,28 +41,46 @@ struct Params {
 }
 
 //! template gemm
-// A pass's DECLS bind inputs 1 and 2 (and declare its helpers); SETUP decodes the group, the k range [kBegin, kEnd) and what this invocation's quad of A rows
-// (`rows`) needs; STAGE_A and STAGE_B compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]).
+// Binding 1 is the image A is gathered from (x, or gy for gradInput); a pass's DECLS bind input 2
+// (B) and declare its helpers. The template decodes the group, the split, the k range
+// [kBegin, kEnd), this invocation's quad of A rows (`rows`) as (rq.q, ryx.q, ryx.r) of the pass's
+// rowPlane x rowWidth grid and each staged k as (kq.q, kyx.q, kyx.r) of its kPlane x kWidth grid:
+// (image, y, x) or (channel, tap y, tap x). SETUP derives what the rows need; STAGE_A and STAGE_B
+// compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]).
 struct Params {
   m: i32, kg: i32, kpad: i32, npad4: i32,
   c: i32, h: i32, w: i32, cg: i32,
   o: i32, oh: i32, ow: i32, og: i32,
-  hw: i32, ohw: i32, khw: i32, kw: i32,
-  strideH: i32, strideW: i32, padH: i32, padW: i32,
-  dilH: i32, dilW: i32, pixels: i32, perSplit: i32,
-  splits: i32, dstC: i32, nCount: i32, nStride: i32,
-  invHw: f32, invW: f32, invOhw: f32, invOw: f32,
-  invKhw: f32, invKw: f32, invStrideH: f32, invStrideW: f32,
+  hw: i32, ohw: i32, strideH: i32, strideW: i32,
+  padH: i32, padW: i32, dilH: i32, dilW: i32,
+  kTotal: i32, perSplit: i32, splits: i32, dstC: i32,
+  nCount: i32, nStride: i32, rowPlane: i32, rowWidth: i32,
+  kPlane: i32, kWidth: i32, invRowPlane: f32, invRowWidth: f32,
+  invKPlane: f32, invKWidth: f32, invStrideH: f32, invStrideW: f32,
   invNStride: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
 {{DECLS}}
 @group(0) @binding(3) var<storage, read_write> OUT: array<f32>;
 var<workgroup> As: array<vec4<f32>, {{A_ITEMS}}>;
 var<workgroup> Bs: array<vec4<f32>, {{B_ITEMS}}>;
 var<private> group: i32;
 var<private> split: i32;
+
+// Four values of A at flat indices idx, 0 where not `inside`.
+fn gatherA(idx: vec4<i32>, inside: vec4<bool>) -> vec4<f32> {
+  let at = select(vec4<i32>(0), idx, inside);
+  return select(vec4<f32>(0.0), vec4<f32>(A[at.x], A[at.y], A[at.z], A[at.w]), inside);
+}
+
+// Pixels (iy, ix) of the input planes at `base`, 0 in the padding (forward and gradWeight).
+fn imageAt(base: vec4<i32>, iy: vec4<i32>, ix: vec4<i32>, ok: vec4<bool>) -> vec4<f32> {
+  let inside = ok & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(P.h)) & (ix >= vec4<i32>(0)) &
+    (ix < vec4<i32>(P.w));
+  return gatherA(base + iy * P.w + ix, inside);
+}
 
 // Output (m, n) of the GEMM lives at row n of plane (m / nStride + split) of an NCHW-like output
 // of dstC channels, nCount of them per group; -1 past the last row (see conv-tile.ts's stores).
@@ -86,17 +104,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let ly = l / {{GX}};
   let m0 = i32(wid.x) * {{BM}};
   let n0 = i32(wid.y) * {{BN}};
-  // This invocation always stages the same quad of A rows: the blocks decode them once.
+  group = i32(wid.z) / P.splits;
+  split = i32(wid.z) - group * P.splits;
+  let kBegin = split * P.perSplit;
+  let kEnd = min(kBegin + P.perSplit, P.kTotal);
+  // This invocation always stages the same quad of A rows: they are decoded once.
   let quad = l % {{BM4}};
   let row0 = l / {{BM4}};
   let rows = vec4<i32>(m0 + quad * 4) + vec4<i32>(0, 1, 2, 3);
   let rowOk = rows < vec4<i32>(P.m);
+  let rq = divmod4(min(rows, vec4<i32>(P.m - 1)), P.rowPlane, P.invRowPlane);
+  let ryx = divmod4(rq.r, P.rowWidth, P.invRowWidth);
   {{SETUP}}
   {{ACC_DECL}}
   for (var k0 = kBegin; k0 < kEnd; k0 += {{TK}}) {
     for (var s = 0; s < {{A_PASSES}}; s++) {
       let kk = row0 + s * {{A_ROWS}};
       let k = k0 + kk;
+      let kq = divmod(k, P.kPlane, P.invKPlane);
+      let kyx = divmod(kq.r, P.kWidth, P.invKWidth);
       {{STAGE_A}}
       As[kk * {{BM4}} + quad] = aQuad;
     }
@@ -119,39 +145,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
 //! kernel forward uses gemm
 //! block DECLS
-@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<vec4<f32>>;
-
-
-fn xAt(base: vec4<i32>, iy: vec4<i32>, ix: vec4<i32>, ok: vec4<bool>) -> vec4<f32> {
-  let inside = ok & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(P.h)) & (ix >= vec4<i32>(0)) &
-    (ix < vec4<i32>(P.w));
-  let idx = select(vec4<i32>(0), base + iy * P.w + ix, inside);
-  let v = vec4<f32>(X[idx.x], X[idx.y], X[idx.z], X[idx.w]);
-  return select(vec4<f32>(0.0), v, inside);
-}
 //! block SETUP
-group = i32(wid.z);
-  let kBegin = 0;
-  let kEnd = P.kpad;
-  let nr = divmod4(min(rows, vec4<i32>(P.m - 1)), P.ohw, P.invOhw);
-  let yx = divmod4(nr.r, P.ow, P.invOw);
-  let base = (nr.q * P.c + group * P.cg) * (P.h * P.w);
-  let iy0 = yx.q * P.strideH - P.padH;
-  let ix0 = yx.r * P.strideW - P.padW;
+let base = (rq.q * P.c + group * P.cg) * P.hw;
+  let iy0 = ryx.q * P.strideH - P.padH;
+  let ix0 = ryx.r * P.strideW - P.padW;
 //! block STAGE_A
-let ck = divmod(k, P.khw, P.invKhw);
-      let yxk = divmod(ck.r, P.kw, P.invKw);
-      let ok = rowOk & vec4<bool>(k < P.kg);
-      let aQuad = xAt(base + ck.q * (P.h * P.w), iy0 + yxk.q * P.dilH, ix0 + yxk.r * P.dilW, ok);
+let ok = rowOk & vec4<bool>(k < P.kg);
+      let aQuad = imageAt(base + kq.q * P.hw, iy0 + kyx.q * P.dilH, ix0 + kyx.r * P.dilW, ok);
 //! block STAGE_B
 let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
 //! kernel gradInput uses gemm
 //! block DECLS
-@group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> Wp: array<vec4<f32>>;
-
 
 struct Tap {
   pos: vec4<i32>,
@@ -165,54 +172,32 @@ fn tap(t: vec4<i32>, stride: i32, inv: f32, size: i32) -> Tap {
   return Tap(d.q, (t >= vec4<i32>(0)) & (d.r == vec4<i32>(0)) & (d.q < vec4<i32>(size)));
 }
 //! block SETUP
-group = i32(wid.z);
-  let kBegin = 0;
-  let kEnd = P.kpad;
-  let nr = divmod4(min(rows, vec4<i32>(P.m - 1)), P.hw, P.invHw);
-  let yx = divmod4(nr.r, P.w, P.invW);
-  let base = (nr.q * P.o + group * P.og) * (P.oh * P.ow);
-  let ty0 = yx.q + P.padH;
-  let tx0 = yx.r + P.padW;
+let base = (rq.q * P.o + group * P.og) * P.ohw;
+  let ty0 = ryx.q + P.padH;
+  let tx0 = ryx.r + P.padW;
 //! block STAGE_A
-let ot = divmod(k, P.khw, P.invKhw);
-      let yxk = divmod(ot.r, P.kw, P.invKw);
-      let ty = tap(ty0 - yxk.q * P.dilH, P.strideH, P.invStrideH, P.oh);
-      let tx = tap(tx0 - yxk.r * P.dilW, P.strideW, P.invStrideW, P.ow);
+let ty = tap(ty0 - kyx.q * P.dilH, P.strideH, P.invStrideH, P.oh);
+      let tx = tap(tx0 - kyx.r * P.dilW, P.strideW, P.invStrideW, P.ow);
       let inside = rowOk & vec4<bool>(k < P.kg) & ty.ok & tx.ok;
-      let idx = select(vec4<i32>(0), base + ot.q * (P.oh * P.ow) + ty.pos * P.ow + tx.pos, inside);
-      let v = vec4<f32>(G[idx.x], G[idx.y], G[idx.z], G[idx.w]);
-      let aQuad = select(vec4<f32>(0.0), v, inside);
+      let aQuad = gatherA(base + kq.q * P.ohw + ty.pos * P.ow + tx.pos, inside);
 //! block STAGE_B
 let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
 //! kernel gradWeight uses gemm
 //! block DECLS
-@group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 //! block SETUP
-group = i32(wid.z) / P.splits;
-  split = i32(wid.z) - group * P.splits;
-  let kBegin = split * P.perSplit;
-  let kEnd = min(kBegin + P.perSplit, P.pixels);
-  let ck = divmod4(min(rows, vec4<i32>(P.m - 1)), P.khw, P.invKhw);
-  let yxk = divmod4(ck.r, P.kw, P.invKw);
-  let colBase = (group * P.cg + ck.q) * (P.h * P.w);
-  let dy = yxk.q * P.dilH - P.padH;
-  let dx = yxk.r * P.dilW - P.padW;
+let colBase = (group * P.cg + rq.q) * P.hw;
+  let dy = ryx.q * P.dilH - P.padH;
+  let dx = ryx.r * P.dilW - P.padW;
 //! block STAGE_A
-let nr = divmod(k, P.ohw, P.invOhw);
-      let yx = divmod(nr.r, P.ow, P.invOw);
-      let iy = vec4<i32>(yx.q * P.strideH) + dy;
-      let ix = vec4<i32>(yx.r * P.strideW) + dx;
-      let inside = rowOk & vec4<bool>(k < kEnd) & (iy >= vec4<i32>(0)) &
-        (iy < vec4<i32>(P.h)) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(P.w));
-      let idx = select(vec4<i32>(0), vec4<i32>(nr.q * P.c * P.h * P.w) + colBase + iy * P.w + ix,
-        inside);
-      let v = vec4<f32>(X[idx.x], X[idx.y], X[idx.z], X[idx.w]);
-      let aQuad = select(vec4<f32>(0.0), v, inside);
+let iy = vec4<i32>(kyx.q * P.strideH) + dy;
+      let ix = vec4<i32>(kyx.r * P.strideW) + dx;
+      let ok = rowOk & vec4<bool>(k < kEnd);
+      let aQuad = imageAt(vec4<i32>(kq.q * P.c * P.hw) + colBase, iy, ix, ok);
 //! block STAGE_B
 let p = k0 + kk;
-        let nr = divmod(p, P.ohw, P.invOhw);
+        let nr = divmod(p, P.kPlane, P.invKPlane);
         let o = vec4<i32>(n0 + (t % {{BN4}}) * 4) + vec4<i32>(0, 1, 2, 3);
         let inside = (o < vec4<i32>(P.og)) & vec4<bool>(p < kEnd);
         let idx = select(vec4<i32>(0), (nr.q * P.o + group * P.og + o) * P.ohw + nr.r, inside);

@@ -91,20 +91,24 @@ function packWeights(
 
 /**
  * One pass of the `gemm` template: its rows m, its k extent kg (padded to kpad) and packed B
- * columns / 4, the pixel-sum split of gradWeight, and where output (m, n) goes (conv.wgsl's
- * rowBase: dstC channels, nCount per group, nStride apart).
+ * columns / 4, the staged k range kTotal (kpad, or gradWeight's pixel sum split `splits` ways,
+ * perSplit each), where output (m, n) goes (conv.wgsl's rowBase: dstC channels, nCount per
+ * group, nStride apart), and the grids its rows and its k decode over ([plane, width]: an image's
+ * pixels, or a filter's taps).
  */
 interface Pass {
   m: number;
   kg: number;
   kpad: number;
   npad4: number;
-  pixels: number;
+  kTotal: number;
   perSplit: number;
   splits: number;
   dstC: number;
   nCount: number;
   nStride: number;
+  rowGrid: [number, number];
+  kGrid: [number, number];
 }
 
 /** The one parameter record every pass of the `gemm` template reads (conv.wgsl's Params). */
@@ -113,11 +117,10 @@ function gemmParams(p: Conv2dParams, e: Pass): ParamValue[] {
   const og = p.o / p.groups;
   return [
     ...[e.m, e.kg, e.kpad, e.npad4, p.c, p.h, p.w, cg, p.o, p.oh, p.ow, og].map(i),
-    ...[p.h * p.w, p.oh * p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW, p.padH, p.padW].map(i),
-    ...[p.dilationH, p.dilationW, e.pixels, e.perSplit, e.splits, e.dstC, e.nCount].map(i),
-    i(e.nStride),
-    ...[p.h * p.w, p.w, p.oh * p.ow, p.ow, p.kh * p.kw, p.kw, p.strideH, p.strideW].map(inv),
-    inv(e.nStride),
+    ...[p.h * p.w, p.oh * p.ow, p.strideH, p.strideW, p.padH, p.padW].map(i),
+    ...[p.dilationH, p.dilationW, e.kTotal, e.perSplit, e.splits, e.dstC, e.nCount].map(i),
+    ...[e.nStride, ...e.rowGrid, ...e.kGrid].map(i),
+    ...[...e.rowGrid, ...e.kGrid, p.strideH, p.strideW, e.nStride].map(inv),
   ];
 }
 
@@ -169,8 +172,21 @@ function packedPass(
   const { packed, kpad, npad } = packWeights(rt, w, p, back, tile);
   const out = rt.alloc(p.n * dstC * pixels, "f32");
   const kg = (srcC / p.groups) * p.kh * p.kw;
-  const pass = { m, kg, kpad, npad4: npad / 4, pixels: 0, perSplit: 0, splits: 1 };
-  runGemm(rt, entry, p, { ...pass, dstC, nCount, nStride: pixels }, tile, [src, packed], out);
+  const pass: Pass = {
+    m,
+    kg,
+    kpad,
+    npad4: npad / 4,
+    kTotal: kpad,
+    perSplit: kpad,
+    splits: 1,
+    dstC,
+    nCount,
+    nStride: pixels,
+    rowGrid: back ? [p.h * p.w, p.w] : [p.oh * p.ow, p.ow],
+    kGrid: [p.kh * p.kw, p.kw],
+  };
+  runGemm(rt, entry, p, pass, tile, [src, packed], out);
   rt.release(packed);
   return out;
 }
@@ -232,10 +248,20 @@ export function conv2dGradWeight(
   const perSplit = ceilTo(Math.ceil(pixels / splits), tile.tk);
   const length = p.o * m;
   const partial = rt.alloc(splits * length, "f32");
-  const pass = { m, kg: 0, kpad: 0, npad4: 0, pixels, perSplit, splits };
-  runGemm(rt, "gradWeight", p, { ...pass, dstC: p.o, nCount: og, nStride: m }, tile, [
-    x,
-    gy,
-  ], partial);
+  const pass: Pass = {
+    m,
+    kg: 0,
+    kpad: 0,
+    npad4: 0,
+    kTotal: pixels,
+    perSplit,
+    splits,
+    dstC: p.o,
+    nCount: og,
+    nStride: m,
+    rowGrid: [p.kh * p.kw, p.kw],
+    kGrid: [p.oh * p.ow, p.ow],
+  };
+  runGemm(rt, "gradWeight", p, pass, tile, [x, gy], partial);
   return splits === 1 ? partial : splitSum(rt, partial, splits, length);
 }
