@@ -1,6 +1,6 @@
 /** Helpers every kernel file shares: parameter reads and work distribution. */
 
-import { COUNTER } from "./slots";
+import { COUNTER, WS_BYTES, WS_PTR } from "./slots";
 
 /** The i-th 32-bit integer of a parameter block. */
 export function pi(p: usize, i: i32): i32 {
@@ -10,6 +10,11 @@ export function pi(p: usize, i: i32): i32 {
 /** The i-th slot of a parameter block read as f32. */
 export function pf(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize> i << 2));
+}
+
+/** Thread `tid`'s slice of the per-thread workspace the host allocated. */
+export function workspace(p: usize, tid: i32): usize {
+  return <usize> pi(p, WS_PTR) + <usize> tid * <usize> pi(p, WS_BYTES);
 }
 
 /** Claims the next work item; threads pull items until the count runs out (load balance). */

@@ -20,34 +20,18 @@ import {
   CONV_Y,
   COUNTER,
   CV_C,
-  CV_H,
   CV_IMG,
-  CV_KH,
-  CV_KW,
-  CV_OH,
-  CV_OW,
-  CV_W,
   G_K,
   G_KC,
   G_MC,
   G_NC,
-  WS_BYTES,
-  WS_PTR,
 } from "./slots";
-import { claim, copyF32, imin, pi, zeroF32 } from "./common";
-import { gemm_ws_bytes, gemmRange, gemmTile } from "./gemm";
-import { col2imRowAdd, im2colRow } from "./im2col";
+import { claim, copyF32, imin, pi, workspace, zeroF32 } from "./common";
+import { claimTile, gemm, gemm_ws_bytes, TILE_M0, TILE_N0, TILE_OUTER } from "./gemm";
+import { col2imRowAdd, filterTaps, im2colRow, imagePositions, planeSize } from "./im2col";
 
-function workspace(p: usize, tid: i32): usize {
-  return <usize> pi(p, WS_PTR) + <usize> tid * <usize> pi(p, WS_BYTES);
-}
-
-function ptr(p: usize, slot: i32): usize {
-  return <usize> pi(p, slot);
-}
-
-// The geometry of the dispatch a task runs, read once by readGeometry(): globals of this
-// thread's own instance, so no thread sees another's.
+// The geometry and buffers of the dispatch a task runs, read once by readGeometry(): globals of
+// this thread's own instance, so no thread sees another's.
 let IMAGES = 0;
 let GROUPS = 0;
 /** Output channels and input channels per group. */
@@ -57,15 +41,26 @@ let CG = 0;
 let HW = 0;
 let KHW = 0;
 let POSITIONS = 0;
+/** The input, weights, output (gy in the backward tasks), gradient output, this thread's workspace. */
+let X: usize = 0;
+let WT: usize = 0;
+let Y: usize = 0;
+let OUT: usize = 0;
+let WORK: usize = 0;
 
-function readGeometry(p: usize): void {
+function readGeometry(p: usize, tid: i32): void {
   IMAGES = pi(p, CONV_N);
   GROUPS = pi(p, CONV_GROUPS);
   OG = pi(p, CONV_OG);
   CG = pi(p, CV_C);
-  HW = pi(p, CV_H) * pi(p, CV_W);
-  KHW = pi(p, CV_KH) * pi(p, CV_KW);
-  POSITIONS = pi(p, CV_OH) * pi(p, CV_OW);
+  HW = planeSize(p);
+  KHW = filterTaps(p);
+  POSITIONS = imagePositions(p);
+  X = <usize> pi(p, CONV_X);
+  WT = <usize> pi(p, CONV_W);
+  Y = <usize> pi(p, CONV_Y);
+  OUT = <usize> pi(p, CONV_OUT);
+  WORK = workspace(p, tid);
 }
 
 /**
@@ -74,19 +69,15 @@ function readGeometry(p: usize): void {
  * tile, since y keeps each image's channels apart.
  */
 export function conv_fwd_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
+  readGeometry(p, tid);
   const ck = CG * KHW;
   const tn = pi(p, CONV_TILE);
-  const y = ptr(p, CONV_Y);
   const total = IMAGES * POSITIONS;
   const tiles = (total + tn - 1) / tn;
   const items = GROUPS * tiles;
-  const ws = workspace(p, tid);
-  const scratch = ws + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), pi(p, G_NC));
+  const scratch = WORK + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), pi(p, G_NC));
   const o = GROUPS * OG;
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
+  for (let item = claim(p, COUNTER); item < items; item = claim(p, COUNTER)) {
     const g = item / tiles;
     const q0 = (item - g * tiles) * tn;
     const len = imin(tn, total - q0);
@@ -95,17 +86,17 @@ export function conv_fwd_task(p: usize, tid: i32, _nt: i32): void {
     const aOff = g * OG * ck;
     const bOff = g * CG * HW;
     if (p0 + len <= POSITIONS) {
-      const out = y + ((<usize> (img * o + g * OG) * <usize> POSITIONS + <usize> p0) << 2);
-      gemmTile(p, aOff, bOff, 0, OG, q0, len, out, POSITIONS, false, ws);
+      const out = Y + ((<usize> (img * o + g * OG) * <usize> POSITIONS + <usize> p0) << 2);
+      gemm(p, aOff, bOff, 0, OG, q0, len, out, POSITIONS, false, WORK);
       continue;
     }
-    gemmTile(p, aOff, bOff, 0, OG, q0, len, scratch, len, false, ws);
+    gemm(p, aOff, bOff, 0, OG, q0, len, scratch, len, false, WORK);
     for (let q = q0; q < q0 + len;) {
       const i = q / POSITIONS;
       const pp = q - i * POSITIONS;
       const seg = imin(q0 + len - q, POSITIONS - pp);
       for (let m = 0; m < OG; m++) {
-        const dst = y + ((<usize> (i * o + g * OG + m) * <usize> POSITIONS + <usize> pp) << 2);
+        const dst = Y + ((<usize> (i * o + g * OG + m) * <usize> POSITIONS + <usize> pp) << 2);
         copyF32(dst, scratch + (<usize> (m * len + q - q0) << 2), seg);
       }
       q += seg;
@@ -120,51 +111,28 @@ export function conv_fwd_task(p: usize, tid: i32, _nt: i32): void {
  * then writes its own copy of gW at CONV_OUT + s * |gW|, summed by the host afterwards.
  */
 export function conv_gw_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
+  readGeometry(p, tid);
   const ck = CG * KHW;
   const tn = pi(p, CONV_TILE);
   const tm = pi(p, CONV_TILE2);
-  const gw = ptr(p, CONV_OUT);
   const splits = pi(p, CONV_KSPLIT);
   const kTotal = pi(p, G_K);
   const slab = (kTotal + splits - 1) / splits;
-  const mTiles = (OG + tm - 1) / tm;
-  const nTiles = (ck + tn - 1) / tn;
-  const perGroup = mTiles * nTiles;
-  const tiles = GROUPS * perGroup;
-  const items = tiles * splits;
-  const ws = workspace(p, tid);
   const size = <usize> (GROUPS * OG * ck) << 2;
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
-    const s = item / tiles;
-    const t = item - s * tiles;
-    const g = t / perGroup;
-    const r = t - g * perGroup;
-    const mt = r / nTiles;
-    const m0 = mt * tm;
-    const n0 = (r - mt * nTiles) * tn;
-    const out = gw + <usize> s * size + ((<usize> (g * OG + m0) * <usize> ck + <usize> n0) << 2);
+  // The products are (slab, group): the tiles of one slab come before the next slab's.
+  while (claimTile(p, splits * GROUPS, OG, ck, tm, tn)) {
+    const s = TILE_OUTER / GROUPS;
+    const g = TILE_OUTER - s * GROUPS;
+    const m0 = TILE_M0;
+    const n0 = TILE_N0;
+    const out = OUT + <usize> s * size + ((<usize> (g * OG + m0) * <usize> ck + <usize> n0) << 2);
     const k0 = s * slab;
+    const aOff = g * OG * POSITIONS;
+    const bOff = g * CG * HW;
     const mLen = imin(tm, OG - m0);
     const nLen = imin(tn, ck - n0);
-    const aOff = g * OG * POSITIONS;
-    gemmRange(
-      p,
-      aOff,
-      g * CG * HW,
-      m0,
-      mLen,
-      n0,
-      nLen,
-      k0,
-      imin(slab, kTotal - k0),
-      out,
-      ck,
-      false,
-      ws,
-    );
+    const kLen = imin(slab, kTotal - k0);
+    gemm(p, aOff, bOff, m0, mLen, n0, nLen, out, ck, false, WORK, 0, k0, kLen);
   }
 }
 
@@ -173,21 +141,17 @@ export function conv_gw_task(p: usize, tid: i32, _nt: i32): void {
  * block of images), so every item owns the gX planes it writes.
  */
 export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
+  readGeometry(p, tid);
   const ck = CG * KHW;
   const cb = pi(p, CONV_TILE);
   const ib = pi(p, CONV_TILE2);
-  const gx = ptr(p, CONV_OUT);
   const image = <usize> pi(p, CV_IMG) << 2;
   const nc = pi(p, G_NC);
   const cBlocks = (CG + cb - 1) / cb;
   const iBlocks = (IMAGES + ib - 1) / ib;
   const items = GROUPS * cBlocks * iBlocks;
-  const ws = workspace(p, tid);
-  const gcol = ws + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), nc);
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
+  const gcol = WORK + <usize> gemm_ws_bytes(pi(p, G_KC), pi(p, G_MC), nc);
+  for (let item = claim(p, COUNTER); item < items; item = claim(p, COUNTER)) {
     const gc = item / iBlocks;
     const i0 = (item - gc * iBlocks) * ib;
     const i1 = imin(IMAGES, i0 + ib);
@@ -195,24 +159,14 @@ export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
     const c0 = (gc - g * cBlocks) * cb;
     const cn = imin(cb, CG - c0);
     const rows = cn * KHW;
-    const planes = gx + ((<usize> (g * CG + c0) * <usize> HW) << 2);
+    const planes = OUT + ((<usize> (g * CG + c0) * <usize> HW) << 2);
     for (let i = i0; i < i1; i++) zeroF32(planes + <usize> i * image, cn * HW);
     const end = i1 * POSITIONS;
+    const aOff = g * OG * ck + c0 * KHW;
+    const bOff = g * OG * POSITIONS;
     for (let q = i0 * POSITIONS; q < end; q += nc) {
       const len = imin(nc, end - q);
-      gemmTile(
-        p,
-        g * OG * ck + c0 * KHW,
-        g * OG * POSITIONS,
-        0,
-        rows,
-        q,
-        len,
-        gcol,
-        len,
-        false,
-        ws,
-      );
+      gemm(p, aOff, bOff, 0, rows, q, len, gcol, len, false, WORK);
       for (let r = 0; r < rows; r++) {
         col2imRowAdd(p, planes, r, q, len, gcol + (<usize> (r * len) << 2));
       }
@@ -222,44 +176,33 @@ export function conv_gi_task(p: usize, tid: i32, _nt: i32): void {
 
 /** Depthwise forward: y[img, o] = sum over taps of w[o, tap] x shifted x[img, o / og]. */
 export function dw_fwd_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
-  const x = ptr(p, CONV_X);
-  const w = ptr(p, CONV_W);
-  const y = ptr(p, CONV_Y);
+  readGeometry(p, tid);
   const items = IMAGES * GROUPS * OG;
-  const tmp = workspace(p, tid);
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
+  for (let item = claim(p, COUNTER); item < items; item = claim(p, COUNTER)) {
     const o = item % (GROUPS * OG);
-    const plane = x + ((<usize> (item / OG) * <usize> HW) << 2);
-    const out = y + ((<usize> item * <usize> POSITIONS) << 2);
+    const plane = X + ((<usize> (item / OG) * <usize> HW) << 2);
+    const out = Y + ((<usize> item * <usize> POSITIONS) << 2);
     for (let tap = 0; tap < KHW; tap++) {
-      im2colRow(p, plane, tap, 0, POSITIONS, tmp);
-      axpy(out, tmp, load<f32>(w + (<usize> (o * KHW + tap) << 2)), POSITIONS, tap > 0);
+      im2colRow(p, plane, tap, 0, POSITIONS, WORK);
+      axpy(out, WORK, load<f32>(WT + (<usize> (o * KHW + tap) << 2)), POSITIONS, tap > 0);
     }
   }
 }
 
 /** Depthwise input gradient: every gX plane gathers its group's og output planes. */
 export function dw_gi_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
-  const w = ptr(p, CONV_W);
-  const gy = ptr(p, CONV_Y);
-  const gx = ptr(p, CONV_OUT);
+  readGeometry(p, tid);
   const items = IMAGES * GROUPS;
-  const tmp = workspace(p, tid);
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
+  for (let item = claim(p, COUNTER); item < items; item = claim(p, COUNTER)) {
     const g = item % GROUPS;
-    const plane = gx + ((<usize> item * <usize> HW) << 2);
+    const plane = OUT + ((<usize> item * <usize> HW) << 2);
     zeroF32(plane, HW);
     for (let m = 0; m < OG; m++) {
-      const src = gy + ((<usize> (item * OG + m) * <usize> POSITIONS) << 2);
+      const src = Y + ((<usize> (item * OG + m) * <usize> POSITIONS) << 2);
       for (let tap = 0; tap < KHW; tap++) {
-        axpy(tmp, src, load<f32>(w + (<usize> ((g * OG + m) * KHW + tap) << 2)), POSITIONS, false);
-        col2imRowAdd(p, plane, tap, 0, POSITIONS, tmp);
+        const wt = load<f32>(WT + (<usize> ((g * OG + m) * KHW + tap) << 2));
+        axpy(WORK, src, wt, POSITIONS, false);
+        col2imRowAdd(p, plane, tap, 0, POSITIONS, WORK);
       }
     }
   }
@@ -267,23 +210,17 @@ export function dw_gi_task(p: usize, tid: i32, _nt: i32): void {
 
 /** Depthwise weight gradient: items are output channels, each owning its kh*kw weights. */
 export function dw_gw_task(p: usize, tid: i32, _nt: i32): void {
-  readGeometry(p);
-  const x = ptr(p, CONV_X);
-  const gy = ptr(p, CONV_Y);
-  const gw = ptr(p, CONV_OUT);
+  readGeometry(p, tid);
   const channels = GROUPS * OG;
-  const tmp = workspace(p, tid);
-  for (;;) {
-    const o = claim(p, COUNTER);
-    if (o >= channels) break;
+  for (let o = claim(p, COUNTER); o < channels; o = claim(p, COUNTER)) {
     const g = o / OG;
     for (let tap = 0; tap < KHW; tap++) {
       let acc: f32 = 0;
       for (let img = 0; img < IMAGES; img++) {
-        im2colRow(p, x + ((<usize> (img * GROUPS + g) * <usize> HW) << 2), tap, 0, POSITIONS, tmp);
-        acc += dot(tmp, gy + ((<usize> (img * channels + o) * <usize> POSITIONS) << 2), POSITIONS);
+        im2colRow(p, X + ((<usize> (img * GROUPS + g) * <usize> HW) << 2), tap, 0, POSITIONS, WORK);
+        acc += dot(WORK, Y + ((<usize> (img * channels + o) * <usize> POSITIONS) << 2), POSITIONS);
       }
-      store<f32>(gw + (<usize> (o * KHW + tap) << 2), acc);
+      store<f32>(OUT + (<usize> (o * KHW + tap) << 2), acc);
     }
   }
 }

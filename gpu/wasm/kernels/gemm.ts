@@ -6,8 +6,8 @@
  * with shuffles (3 loads per 8 FMAs), which measured fastest of the shapes tried (README).
  */
 
-import { COUNTER, G_K, G_KC, G_MC, G_NC, TASK, WS_BYTES, WS_PTR } from "./slots";
-import { claim, imax, imin, pi } from "./common";
+import { COUNTER, G_K, G_KC, G_MC, G_NC, TASK } from "./slots";
+import { claim, imax, imin, pi, workspace } from "./common";
 import { aSliver, bSliver, packA, packB } from "./pack";
 
 /**
@@ -125,7 +125,7 @@ function macro(
   }
 }
 
-/** Bytes of per-thread workspace gemmTile needs for the given blocking. */
+/** Bytes of per-thread workspace gemm needs for the given blocking. */
 export function gemm_ws_bytes(kc: i32, mc: i32, nc: i32): i32 {
   const ncr = (nc + 7) & ~7;
   const mcr = (mc + 3) & ~3;
@@ -138,29 +138,13 @@ function tmpFloats(kc: i32, ncr: i32): i32 {
   return imax(ncr, 8 * (kc + 4));
 }
 
-/** C[m0.., n0..] (+)= A[m0.., :] x B[:, n0..] over the whole K, blocked for the caches. */
-export function gemmTile(
-  p: usize,
-  aOff: i32,
-  bOff: i32,
-  m0: i32,
-  mLen: i32,
-  n0: i32,
-  nLen: i32,
-  c: usize,
-  ldc: i32,
-  accumulate: bool,
-  ws: usize,
-  aPacked: usize = 0,
-): void {
-  gemmRange(p, aOff, bOff, m0, mLen, n0, nLen, 0, pi(p, G_K), c, ldc, accumulate, ws, aPacked);
-}
-
 /**
- * gemmTile over the slab [k0, k0 + kLen) of K only (split-K work items). `aPacked` (when not 0)
- * is A already packed by pack_a_task for all its rows: tiles then skip packing their A blocks.
+ * C[m0.., n0..] (+)= A[m0.., k0..] x B[k0.., n0..] over the slab [k0, k0 + kLen) of K, blocked
+ * for the caches; kLen < 0 runs to the end of K (split-K work items pass their slab).
+ * `aPacked` (when not 0) is A already packed by pack_a_task for all its rows: tiles then skip
+ * packing their A blocks.
  */
-export function gemmRange(
+export function gemm(
   p: usize,
   aOff: i32,
   bOff: i32,
@@ -168,14 +152,15 @@ export function gemmRange(
   mLen: i32,
   n0: i32,
   nLen: i32,
-  k0: i32,
-  kLen: i32,
   c: usize,
   ldc: i32,
   accumulate: bool,
   ws: usize,
   aPacked: usize = 0,
+  k0: i32 = 0,
+  kLen: i32 = -1,
 ): void {
+  if (kLen < 0) kLen = pi(p, G_K) - k0;
   const kcMax = pi(p, G_KC);
   const mcMax = pi(p, G_MC);
   const ncMax = pi(p, G_NC);
@@ -253,6 +238,29 @@ export function pack_a_task(p: usize, _tid: i32, _nt: i32): void {
   }
 }
 
+// The tile claimTile() handed out last: its product (batch item) and first row and column.
+// Module globals, so they are this thread's own (each thread runs its own instance).
+export let TILE_OUTER = 0;
+export let TILE_M0 = 0;
+export let TILE_N0 = 0;
+
+/**
+ * Claims the next output tile of `outer` m x n products cut into tm x tn tiles, product by
+ * product, row tile by row tile; false once all are taken.
+ */
+export function claimTile(p: usize, outer: i32, m: i32, n: i32, tm: i32, tn: i32): bool {
+  const nTiles = (n + tn - 1) / tn;
+  const perOuter = ((m + tm - 1) / tm) * nTiles;
+  const item = claim(p, COUNTER);
+  if (item >= outer * perOuter) return false;
+  TILE_OUTER = item / perOuter;
+  const r = item - TILE_OUTER * perOuter;
+  const mt = r / nTiles;
+  TILE_M0 = mt * tm;
+  TILE_N0 = (r - mt * nTiles) * tn;
+  return true;
+}
+
 /**
  * Batched matmul: items are (batch, row tile, column tile), claimed by the threads in turn.
  * Task slots: batch, M, N, C, A batch stride, B batch stride, tile rows, tile cols, accumulate,
@@ -263,40 +271,20 @@ export function matmul_task(p: usize, tid: i32, _nt: i32): void {
   const m = pi(p, TASK + 1);
   const n = pi(p, TASK + 2);
   const c = <usize> pi(p, TASK + 3);
-  const aBs = pi(p, TASK + 4);
-  const bBs = pi(p, TASK + 5);
   const tm = pi(p, TASK + 6);
   const tn = pi(p, TASK + 7);
   const accumulate = pi(p, TASK + 8) != 0;
   const aPacked = <usize> pi(p, TASK + 9);
   const aPackedBytes: usize = aPacked == 0 ? 0 : packed_a_bytes(m, pi(p, G_K), pi(p, G_KC));
-  const ws = <usize> pi(p, WS_PTR) + <usize> tid * <usize> pi(p, WS_BYTES);
-  const mTiles = (m + tm - 1) / tm;
-  const nTiles = (n + tn - 1) / tn;
-  const perBatch = mTiles * nTiles;
-  const items = batch * perBatch;
-  for (;;) {
-    const item = claim(p, COUNTER);
-    if (item >= items) break;
-    const b = item / perBatch;
-    const r = item - b * perBatch;
-    const mt = r / nTiles;
-    const m0 = mt * tm;
-    const n0 = (r - mt * nTiles) * tn;
+  const ws = workspace(p, tid);
+  while (claimTile(p, batch, m, n, tm, tn)) {
+    const b = TILE_OUTER;
+    const m0 = TILE_M0;
+    const n0 = TILE_N0;
     const cp = c + ((<usize> (b * m + m0) * <usize> n + <usize> n0) << 2);
-    gemmTile(
-      p,
-      b * aBs,
-      b * bBs,
-      m0,
-      imin(tm, m - m0),
-      n0,
-      imin(tn, n - n0),
-      cp,
-      n,
-      accumulate,
-      ws,
-      aPacked == 0 ? 0 : aPacked + <usize> b * aPackedBytes,
-    );
+    const aB: usize = aPacked == 0 ? 0 : aPacked + <usize> b * aPackedBytes;
+    const aOff = b * pi(p, TASK + 4);
+    const bOff = b * pi(p, TASK + 5);
+    gemm(p, aOff, bOff, m0, imin(tm, m - m0), n0, imin(tn, n - n0), cp, n, accumulate, ws, aB);
   }
 }

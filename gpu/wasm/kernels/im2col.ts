@@ -23,6 +23,21 @@ import {
 } from "./slots";
 import { imax, imin, pi, zeroF32 } from "./common";
 
+/** Output positions of one image: the im2col columns per image. */
+export function imagePositions(p: usize): i32 {
+  return pi(p, CV_OH) * pi(p, CV_OW);
+}
+
+/** Elements of one input plane. */
+export function planeSize(p: usize): i32 {
+  return pi(p, CV_H) * pi(p, CV_W);
+}
+
+/** Taps of one filter: the im2col rows per input channel. */
+export function filterTaps(p: usize): i32 {
+  return pi(p, CV_KH) * pi(p, CV_KW);
+}
+
 /** Writes im2col row `ck` for positions [q0, q0 + len) (across images) of `x` to `dst`. */
 export function im2colRow(p: usize, x: usize, ck: i32, q0: i32, len: i32, dst: usize): void {
   acrossImages(p, x, ck, q0, len, dst, false);
@@ -43,7 +58,7 @@ function acrossImages(
   buf: usize,
   add: bool,
 ): void {
-  const positions = pi(p, CV_OH) * pi(p, CV_OW);
+  const positions = imagePositions(p);
   const img = <usize> pi(p, CV_IMG) << 2;
   let q = q0;
   let at = buf;
