@@ -160,15 +160,17 @@ function bColumn(n: i32, split: i32, cs: i32, img: i32): i32 {
   return i * img + (n - i * split) * cs;
 }
 
-/**
- * Packs a strided B block [k0, k0+kc) x [n0, n0+nc) into 8-column slivers laid out [k][8].
- * Row-major sources go in blocks of 8 rows across all slivers: from an 18 MB source (the
- * output gradient a conv's grad-input packs) that took 1.12 ns per float against 1.34 sliver
- * by sliver and 1.3 row by row; cache-resident sources pack at 0.4-0.6 either way. With a split
- * n, a sliver that straddles two images goes column by column; `tmp` holds the slivers' source
- * offsets.
- */
-function packBStrided(
+// The B panel packB is packing, rows [K0, K0 + KC) x columns [N0, N0 + NC) of the operand
+// whose element bOff is at SRC, read by the kind's packer: globals of this thread's own
+// instance, so no thread sees another's.
+let SRC: usize = 0;
+let K0 = 0;
+let KC = 0;
+let N0 = 0;
+let NC = 0;
+
+/** Packs B rows [k0, k0+kc) x cols [n0, n0+nc) into 8-column slivers [k][8], by operand kind. */
+export function packB(
   p: usize,
   bOff: i32,
   k0: i32,
@@ -178,26 +180,45 @@ function packBStrided(
   dst: usize,
   tmp: usize,
 ): void {
+  SRC = <usize> pi(p, B_PTR) + (<usize> bOff << 2);
+  K0 = k0;
+  KC = kc;
+  N0 = n0;
+  NC = nc;
+  const kind = pi(p, B_KIND);
+  if (kind == KIND_STRIDED) packBStrided(p, dst, tmp);
+  else if (kind == KIND_IM2COL) packBIm2col(p, dst, tmp);
+  else packBIm2colT(p, dst, tmp);
+}
+
+/**
+ * Packs a strided B panel. Row-major sources go in blocks of 8 rows across all slivers: from an
+ * 18 MB source (the output gradient a conv's grad-input packs) that took 1.12 ns per float
+ * against 1.34 sliver by sliver and 1.3 row by row; cache-resident sources pack at 0.4-0.6 either
+ * way. With a split n, a sliver that straddles two images goes column by column; `tmp` holds the
+ * slivers' source offsets.
+ */
+function packBStrided(p: usize, dst: usize, tmp: usize): void {
   const rs = pi(p, B_RS);
   const cs = pi(p, B_CS);
   const split = pi(p, B_SPLIT);
   const img = pi(p, B_IMG);
-  const ptr = <usize> pi(p, B_PTR) + (<usize> (bOff + k0 * rs) << 2);
+  const ptr = SRC + (<usize> (K0 * rs) << 2);
   const rsb = <usize> rs << 2;
   const csb = <usize> cs << 2;
-  const slivers = (nc + 7) >> 3;
-  const sliverBytes = bSliver(kc);
+  const slivers = (NC + 7) >> 3;
+  const sliverBytes = bSliver(KC);
   // Offset of each sliver's first column, or -1 when its 8 columns are not one unit-stride run.
   for (let s = 0; s < slivers; s++) {
-    const n = n0 + (s << 3);
-    const cols = imin(8, nc - (s << 3));
+    const n = N0 + (s << 3);
+    const cols = imin(8, NC - (s << 3));
     const run = cols == 8 && (split == 0 || (n % split) + 8 <= split);
     store<i32>(tmp + (<usize> s << 2), run ? bColumn(n, split, cs, img) : -1);
   }
   if (cs == 1) {
     // Blocks of 8 rows: the source rows' pages and the slivers' destinations both stay few.
-    for (let k1 = 0; k1 < kc; k1 += 8) {
-      const k2 = imin(kc, k1 + 8);
+    for (let k1 = 0; k1 < KC; k1 += 8) {
+      const k2 = imin(KC, k1 + 8);
       for (let s = 0; s < slivers; s++) {
         const off = load<i32>(tmp + (<usize> s << 2));
         let d = dst + <usize> s * sliverBytes + (<usize> k1 << 5);
@@ -208,7 +229,7 @@ function packBStrided(
             v128.store(d, v128.load(from));
             v128.store(d, v128.load(from, 16), 16);
           } else {
-            packColumns(row, n0 + (s << 3), nc - (s << 3), split, cs, img, d);
+            packColumns(row, N0 + (s << 3), NC - (s << 3), split, cs, img, d);
           }
           d += 32;
         }
@@ -222,14 +243,13 @@ function packBStrided(
     let k = 0;
     if (off >= 0 && rs == 1) {
       const src = ptr + (<usize> off << 2);
-      for (; k + 4 <= kc; k += 4) {
-        const r = src + (<usize> k << 2);
-        transpose8(r, csb, d);
+      for (; k + 4 <= KC; k += 4) {
+        transpose8(src + (<usize> k << 2), csb, d);
         d += 128;
       }
     }
-    for (; k < kc; k++) {
-      packColumns(ptr + <usize> k * rsb, n0 + (s << 3), nc - (s << 3), split, cs, img, d);
+    for (; k < KC; k++) {
+      packColumns(ptr + <usize> k * rsb, N0 + (s << 3), NC - (s << 3), split, cs, img, d);
       d += 32;
     }
   }
@@ -244,22 +264,12 @@ function packColumns(row: usize, n: i32, left: i32, split: i32, cs: i32, img: i3
 }
 
 /** B = the im2col matrix (rows ck, columns p): builds each row once, scatters it to slivers. */
-function packBIm2col(
-  p: usize,
-  bOff: i32,
-  k0: i32,
-  kc: i32,
-  n0: i32,
-  nc: i32,
-  dst: usize,
-  tmp: usize,
-): void {
-  const x = <usize> pi(p, B_PTR) + (<usize> bOff << 2);
-  const ncr = (nc + 7) & ~7;
-  if (ncr > nc) zeroF32(tmp + (<usize> nc << 2), ncr - nc);
-  const sliver = bSliver(kc);
-  for (let k = 0; k < kc; k++) {
-    im2colRow(p, x, k0 + k, n0, nc, tmp);
+function packBIm2col(p: usize, dst: usize, tmp: usize): void {
+  const ncr = (NC + 7) & ~7;
+  if (ncr > NC) zeroF32(tmp + (<usize> NC << 2), ncr - NC);
+  const sliver = bSliver(KC);
+  for (let k = 0; k < KC; k++) {
+    im2colRow(p, SRC, K0 + k, N0, NC, tmp);
     let d = dst + (<usize> k << 5);
     for (let j = 0; j < ncr; j += 8) {
       const s = tmp + (<usize> j << 2);
@@ -271,57 +281,30 @@ function packBIm2col(
 }
 
 /** B = the transposed im2col matrix (rows p, columns ck): builds 8 columns, transposes them. */
-function packBIm2colT(
-  p: usize,
-  bOff: i32,
-  k0: i32,
-  kc: i32,
-  n0: i32,
-  nc: i32,
-  dst: usize,
-  tmp: usize,
-): void {
-  const x = <usize> pi(p, B_PTR) + (<usize> bOff << 2);
-  const kcr = (kc + 3) & ~3;
+function packBIm2colT(p: usize, dst: usize, tmp: usize): void {
+  const kcr = (KC + 3) & ~3;
   const row = <usize> kcr << 2;
-  for (let j = 0; j < nc; j += 8) {
-    const cols = imin(8, nc - j);
-    let d = dst + <usize> (j >> 3) * bSliver(kc);
+  for (let j = 0; j < NC; j += 8) {
+    const cols = imin(8, NC - j);
+    let d = dst + <usize> (j >> 3) * bSliver(KC);
     for (let t = 0; t < 8; t++) {
       const r = tmp + <usize> t * row;
       if (t < cols) {
-        im2colRow(p, x, n0 + j + t, k0, kc, r);
-        if (kcr > kc) zeroF32(r + (<usize> kc << 2), kcr - kc);
+        im2colRow(p, SRC, N0 + j + t, K0, KC, r);
+        if (kcr > KC) zeroF32(r + (<usize> KC << 2), kcr - KC);
       } else {
         zeroF32(r, kcr);
       }
     }
     let k = 0;
-    for (; k + 4 <= kc; k += 4) {
-      const s = tmp + (<usize> k << 2);
-      transpose8(s, row, d);
+    for (; k + 4 <= KC; k += 4) {
+      transpose8(tmp + (<usize> k << 2), row, d);
       d += 128;
     }
-    for (; k < kc; k++) {
+    for (; k < KC; k++) {
       const s = tmp + (<usize> k << 2);
       for (let t = 0; t < 8; t++) store<f32>(d + (<usize> t << 2), load<f32>(s + <usize> t * row));
       d += 32;
     }
   }
-}
-
-export function packB(
-  p: usize,
-  bOff: i32,
-  k0: i32,
-  kc: i32,
-  n0: i32,
-  nc: i32,
-  dst: usize,
-  tmp: usize,
-): void {
-  const kind = pi(p, B_KIND);
-  if (kind == KIND_STRIDED) packBStrided(p, bOff, k0, kc, n0, nc, dst, tmp);
-  else if (kind == KIND_IM2COL) packBIm2col(p, bOff, k0, kc, n0, nc, dst, tmp);
-  else packBIm2colT(p, bOff, k0, kc, n0, nc, dst, tmp);
 }
