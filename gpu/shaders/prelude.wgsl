@@ -66,6 +66,35 @@ fn rowExp(base: u32, cols: u32) -> RowExp {
   return RowExp(m, s);
 }
 
+//! snippet tree
+// A workgroup's shared-memory tree reduction: every invocation passes its partial value and gets
+// the workgroup's total back, combined by TREE_SUM, TREE_MAX or TREE_MIN (WGSL's max and min).
+// Holds barriers, so every invocation must reach the call (uniform control flow).
+const TREE_SUM = 0u;
+const TREE_MAX = 1u;
+const TREE_MIN = 2u;
+
+var<workgroup> partial: array<f32, {{WG_SIZE}}>;
+
+fn treeCombine(op: u32, a: f32, b: f32) -> f32 {
+  return select(select(a + b, max(a, b), op == TREE_MAX), min(a, b), op == TREE_MIN);
+}
+
+fn treeReduce(lid: u32, v: f32, op: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partial[lid] = treeCombine(op, partial[lid], partial[lid + stride]);
+    }
+    workgroupBarrier();
+  }
+  let total = partial[0];
+  // partial may be reused by a next reduction once everyone has read the total.
+  workgroupBarrier();
+  return total;
+}
+
 //! snippet divmod
 // Integer division by runtime values would be scalarised per SIMD lane, so quotients come from a
 // float reciprocal plus one correction step (exact for 0 <= a < 2^24; the host checks sizes).

@@ -1,7 +1,8 @@
 //! common
+//! include tree
 // Reductions over any set of axes: each output owns a strided walk over the reduced elements.
 // Small reductions use one thread per output; large ones one workgroup per output with a
-// shared-memory tree.
+// shared-memory tree; the OP define is the tree snippet's TREE_SUM, TREE_MAX or TREE_MIN.
 
 struct Params {
   outputs: u32, keptRank: u32, reducedRank: u32, reducedSize: u32,
@@ -18,7 +19,7 @@ fn reducedOffset(p: Params, r: u32) -> i32 {
 }
 
 fn combine(acc: f32, v: f32) -> f32 {
-  return {{COMBINE}};
+  return treeCombine({{OP}}, acc, v);
 }
 
 //! kernel perThread
@@ -39,7 +40,6 @@ fn combine(acc: f32, v: f32) -> f32 {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-var<workgroup> partial: array<f32, {{WG_SIZE}}>;
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -53,15 +53,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       acc = combine(acc, X[base + reducedOffset(P, r)]);
     }
   }
-  partial[lid] = acc;
-  workgroupBarrier();
-  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] = combine(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
+  let total = treeReduce(lid, acc, {{OP}});
   if (lid == 0u && valid) {
-    Y[out] = partial[0];
+    Y[out] = total;
   }
 }

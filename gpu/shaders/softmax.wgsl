@@ -21,10 +21,10 @@ struct Params { rows: u32, cols: u32, logOut: u32 }
 }
 
 //! kernel perWorkgroup
+//! include tree
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-var<workgroup> partial: array<f32, {{WG_SIZE}}>;
 
 @compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -38,31 +38,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       m = max(m, X[base + j]);
     }
   }
-  partial[lid] = m;
-  workgroupBarrier();
-  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] = max(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  let rowMax = partial[0];
-  workgroupBarrier();
+  let rowMax = treeReduce(lid, m, TREE_MAX);
   var s = 0.0;
   if (valid) {
     for (var j = lid; j < P.cols; j += {{WG_SIZE}}u) {
       s += exp(X[base + j] - rowMax);
     }
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var stride = {{WG_SIZE}}u / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = partial[0];
+  let total = treeReduce(lid, s, TREE_SUM);
   let logS = log(total);
   if (valid) {
     for (var j = lid; j < P.cols; j += {{WG_SIZE}}u) {

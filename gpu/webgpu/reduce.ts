@@ -6,10 +6,11 @@ import { reducePlan } from "../reduce-plan.ts";
 import { collapseViews, packDims } from "../views.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
-const COMBINE: Record<ReduceOp, string> = {
-  sum: "acc + v",
-  max: "max(acc, v)",
-  min: "min(acc, v)",
+/** The tree snippet's combining op (prelude.wgsl), used by both reduce kernels. */
+const OP: Record<ReduceOp, string> = {
+  sum: "TREE_SUM",
+  max: "TREE_MAX",
+  min: "TREE_MIN",
 };
 const INIT: Record<ReduceOp, string> = {
   sum: "0.0",
@@ -43,7 +44,7 @@ export function reduce(
   rt.run({
     family: "reduce",
     entry: perWorkgroup ? "perWorkgroup" : "perThread",
-    defines: { COMBINE: COMBINE[op], INIT: INIT[op] },
+    defines: { OP: OP[op], INIT: INIT[op] },
     workgroupSize: [wg, 1, 1],
     dispatch: GpuRuntime.grid(perWorkgroup ? outputs : Math.ceil(outputs / wg)),
     params: [
