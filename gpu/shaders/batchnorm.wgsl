@@ -34,11 +34,7 @@ fn treeSum(lid: u32) {
 @group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
 @group(0) @binding(3) var<storage, read_write> VAR: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let ch = wid.y * nwg.x + wid.x;
-  let valid = ch < P.c;
+//! main per workgroup over P.c as ch
   let count = channelCount();
   // Two passes (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2.
   var acc = 0.0;
@@ -93,11 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 @group(0) @binding(5) var<storage, read_write> GGAMMA: array<f32>;
 @group(0) @binding(6) var<storage, read_write> GBETA: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let ch = wid.y * nwg.x + wid.x;
-  let valid = ch < P.c;
+//! main per workgroup over P.c as ch
   var sumGy = 0.0;
   var sumGyXhat = 0.0;
   if (valid) {

@@ -41,11 +41,7 @@ fn combine(acc: f32, v: f32) -> f32 {
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let out = wid.y * nwg.x + wid.x;
-  let valid = out < P.outputs;
+//! main per workgroup over P.outputs as out
   var acc: f32 = {{INIT}};
   if (valid) {
     let base = baseOffset(P, out);

@@ -26,11 +26,7 @@ struct Params { rows: u32, cols: u32, logOut: u32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  let valid = r < P.rows;
+//! main per workgroup over P.rows as r
   let base = r * P.cols;
   var m = negInf();
   if (valid) {

@@ -12,6 +12,9 @@
  *   kernels that share their loop structure (conv.wgsl's GEMM passes) differ only in the blocks.
  * - `//! main over BOUND [as NAME]` opens a one-invocation-per-element entry point: `main`, its
  *   flat index `i` (or NAME), and an early return at BOUND; the kernel's text is its body and `}`.
+ * - `//! main per workgroup over BOUND as NAME` opens a one-workgroup-per-item entry point: `main`
+ *   with `wid`, `nwg` and `lid`, the item NAME and `valid` (NAME < BOUND); no early return, since
+ *   a workgroup's invocations all reach its barriers.
  * - `{{KEY}}` placeholders are replaced by the kernel's defines (op expressions, tile sizes).
  */
 
@@ -25,6 +28,17 @@ function linearMain(bound: string, index: string): string[] {
     `  if (${index} >= ${bound}) {`,
     "    return;",
     "  }",
+  ];
+}
+
+/** What `//! main per workgroup over BOUND as NAME` stands for. */
+function workgroupMain(bound: string, item: string): string[] {
+  return [
+    "@compute @workgroup_size({{WG_X}}, {{WG_Y}}, {{WG_Z}})",
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,",
+    "        @builtin(local_invocation_index) lid: u32) {",
+    `  let ${item} = wid.y * nwg.x + wid.x;`,
+    `  let valid = ${item} < ${bound};`,
   ];
 }
 
@@ -78,6 +92,11 @@ export function parseFamily(text: string, family: string): FamilySource {
     const main = line.match(/^\/\/!\s*main over\s+(.+?)(?:\s+as\s+(\w+))?\s*$/);
     if (main) {
       buffer.push(...linearMain(main[1], main[2] ?? "i"));
+      continue;
+    }
+    const perGroup = line.match(/^\/\/!\s*main per workgroup over\s+(.+?)\s+as\s+(\w+)\s*$/);
+    if (perGroup) {
+      buffer.push(...workgroupMain(perGroup[1], perGroup[2]));
       continue;
     }
     const include = line.match(/^\/\/!\s*include\s+(.+)$/);
