@@ -20,12 +20,33 @@ function check(op: string, x: WasmStorage, s: BatchNormShape, perChannel: WasmSt
   }
 }
 
-function begin(rt: WasmRuntime, x: WasmStorage, s: BatchNormShape): Int32Array {
+/** The kernels' buffer slots, by the name a driver passes the buffer under. */
+const SLOT = {
+  mean: S.BN_MEAN,
+  variance: S.BN_VAR,
+  gamma: S.BN_GAMMA,
+  beta: S.BN_BETA,
+  gy: S.BN_GY,
+  out: S.BN_OUT,
+  gGamma: S.BN_GGAMMA,
+  gBeta: S.BN_GBETA,
+} as const;
+
+/** Opens a dispatch: the shape, eps, x and each named buffer's pointer in its slot. */
+function begin(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  s: BatchNormShape,
+  buffers: Partial<Record<keyof typeof SLOT, WasmStorage>>,
+  eps = 0,
+): Int32Array {
   const p = rt.begin();
   p[S.BN_N] = s.n;
   p[S.BN_C] = s.c;
   p[S.BN_S] = s.spatial;
   p[S.BN_X] = x.ptr;
+  for (const [name, t] of Object.entries(buffers)) p[SLOT[name as keyof typeof SLOT]] = t.ptr;
+  rt.paramsF32[S.BN_EPS] = eps;
   return p;
 }
 
@@ -36,9 +57,7 @@ export function batchNormStats(rt: WasmRuntime, x: WasmStorage, s: BatchNormShap
   check("batchNormStats", x, s, []);
   const mean = rt.alloc(s.c, "f32");
   const variance = rt.alloc(s.c, "f32");
-  const p = begin(rt, x, s);
-  p[S.BN_MEAN] = mean.ptr;
-  p[S.BN_VAR] = variance.ptr;
+  begin(rt, x, s, { mean, variance });
   rt.run("bn_stats_task", parallel(rt, x, s));
   return { mean, variance };
 }
@@ -54,16 +73,10 @@ export function batchNormApply(
   s: BatchNormShape,
 ): WasmStorage {
   check("batchNormApply", x, s, [mean, variance, gamma, beta]);
-  const y = rt.alloc(x.length, "f32");
-  const p = begin(rt, x, s);
-  p[S.BN_MEAN] = mean.ptr;
-  p[S.BN_VAR] = variance.ptr;
-  p[S.BN_GAMMA] = gamma.ptr;
-  p[S.BN_BETA] = beta.ptr;
-  p[S.BN_OUT] = y.ptr;
-  rt.paramsF32[S.BN_EPS] = eps;
+  const out = rt.alloc(x.length, "f32");
+  begin(rt, x, s, { mean, variance, gamma, beta, out }, eps);
   rt.run("bn_apply_task", x.length >= PARALLEL_MIN_ELEMENTS);
-  return y;
+  return out;
 }
 
 export function batchNormBackward(
@@ -84,16 +97,8 @@ export function batchNormBackward(
   const gx = rt.alloc(x.length, "f32");
   const gGamma = rt.alloc(s.c, "f32");
   const gBeta = rt.alloc(s.c, "f32");
-  const p = begin(rt, x, s);
-  p[S.BN_GY] = gy.ptr;
-  p[S.BN_MEAN] = mean.ptr;
-  p[S.BN_VAR] = variance.ptr;
-  p[S.BN_GAMMA] = gamma.ptr;
-  p[S.BN_OUT] = gx.ptr;
-  p[S.BN_GGAMMA] = gGamma.ptr;
-  p[S.BN_GBETA] = gBeta.ptr;
+  const p = begin(rt, x, s, { gy, mean, variance, gamma, out: gx, gGamma, gBeta }, eps);
   p[S.BN_BATCH_STATS] = batchStats ? 1 : 0;
-  rt.paramsF32[S.BN_EPS] = eps;
   rt.run("bn_backward_task", parallel(rt, x, s));
   return { gx, gGamma, gBeta };
 }
