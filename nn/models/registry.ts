@@ -90,26 +90,47 @@ export interface TrunkEntry {
 }
 
 const TORCHVISION_CLASSIFIER = ["fc.weight", "fc.bias"] as const;
+const CLASSIFIER = ["classifier.weight", "classifier.bias"] as const;
 
-function resnetEntry(
-  name: string,
-  description: string,
-  make: (o: { numClasses: number; backend?: Backend }) => { numFeatures: number } & Layer,
-  features: number,
+/** An encoder that reports its own width (every trunk but synth-cnn). */
+type Encoder = { numFeatures: number } & Layer;
+
+/**
+ * An entry whose build is `make` (normalisation ImageNet's unless given): the built trunk takes
+ * its name and normalisation from the entry and its width from the encoder.
+ */
+function entry(
+  fields: Omit<TrunkEntry, "build" | "normalisation"> & { normalisation?: InputNormalisation },
+  make: (o: TrunkBuildOptions) => Encoder,
 ): TrunkEntry {
-  const entry: TrunkEntry = {
-    name,
-    description,
-    features,
-    normalisation: IMAGENET_NORMALISATION,
-    weights: { prefix: "", dropped: TORCHVISION_CLASSIFIER, timm: `${name}.tv_in1k` },
-    build: ({ backend }) => {
-      const encoder = make({ numClasses: 0, backend });
-      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
+  const normalisation = fields.normalisation ?? IMAGENET_NORMALISATION;
+  return {
+    ...fields,
+    normalisation,
+    build: (o) => {
+      const encoder = make(o);
+      return { name: fields.name, encoder, features: encoder.numFeatures, normalisation };
     },
   };
-  return entry;
 }
+
+/** A torchvision trunk with timm's `.tv_in1k` port of its weights; `dropped`: its classifier. */
+function torchvisionEntry(
+  name: string,
+  description: string,
+  make: (o: { numClasses: number; backend?: Backend }) => Encoder,
+  features: number,
+  dropped: readonly string[] = TORCHVISION_CLASSIFIER,
+): TrunkEntry {
+  const weights = { prefix: "", dropped, timm: `${name}.tv_in1k` };
+  return entry({ name, description, features, weights }, ({ backend }) => {
+    return make({ numClasses: 0, backend });
+  });
+}
+
+/** torchvision's DenseNets name their classifier `classifier`. */
+const densenetEntry = (...a: [string, string, typeof densenet121, number]) =>
+  torchvisionEntry(...a, CLASSIFIER);
 
 /** timm's ImageNet-1k weights of each EfficientNet (none for B6 / B7: timm has only `tf_` ports). */
 const EFFICIENTNET_WEIGHTS: Readonly<Record<string, string>> = {
@@ -122,24 +143,13 @@ const EFFICIENTNET_WEIGHTS: Readonly<Record<string, string>> = {
 };
 
 function efficientnetEntry(name: string): TrunkEntry {
+  const description = `EfficientNet-B${name.slice(-1)} (timm layout)` +
+    (name === "efficientnet_b3" ? ", the study's --arch enet" : "");
+  const weights = { prefix: "", dropped: CLASSIFIER, timm: EFFICIENTNET_WEIGHTS[name] };
   const features = efficientnetFeatures(name);
-  const entry: TrunkEntry = {
-    name,
-    description: `EfficientNet-B${name.slice(-1)} (timm layout)` +
-      (name === "efficientnet_b3" ? ", the study's --arch enet" : ""),
-    features,
-    normalisation: IMAGENET_NORMALISATION,
-    weights: {
-      prefix: "",
-      dropped: ["classifier.weight", "classifier.bias"],
-      timm: EFFICIENTNET_WEIGHTS[name],
-    },
-    build: ({ backend, dropPath }) => {
-      const encoder = efficientnet(name, { numClasses: 0, dropPath, backend });
-      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
-    },
-  };
-  return entry;
+  return entry({ name, description, features, weights }, ({ backend, dropPath }) => {
+    return efficientnet(name, { numClasses: 0, dropPath, backend });
+  });
 }
 
 /** The head width of an EfficientNet variant (1280 x width, rounded as timm does). */
@@ -148,31 +158,7 @@ function efficientnetFeatures(name: string): number {
   return efficientnetPlan(width, depth).head;
 }
 
-function densenetEntry(
-  name: string,
-  description: string,
-  make: typeof densenet121,
-  features: number,
-): TrunkEntry {
-  const entry: TrunkEntry = {
-    name,
-    description,
-    features,
-    normalisation: IMAGENET_NORMALISATION,
-    weights: {
-      prefix: "",
-      dropped: ["classifier.weight", "classifier.bias"],
-      timm: `${name}.tv_in1k`,
-    },
-    build: ({ backend }) => {
-      const encoder = make({ numClasses: 0, backend });
-      return { name, encoder, features: encoder.numFeatures, normalisation: entry.normalisation };
-    },
-  };
-  return entry;
-}
-
-const INCEPTION_ENTRY: TrunkEntry = {
+const INCEPTION_ENTRY = entry({
   name: "inception_v3",
   description:
     "Inception-v3 (torchvision layout, auxiliary classifier kept for loading), 299 px, " +
@@ -181,25 +167,21 @@ const INCEPTION_ENTRY: TrunkEntry = {
   inputSize: 299,
   normalisation: INCEPTION_NORMALISATION,
   weights: { prefix: "", dropped: TORCHVISION_CLASSIFIER, timm: "inception_v3.tv_in1k" },
-  build: ({ backend }) => {
-    const encoder = inceptionV3({ numClasses: 0, backend });
-    return {
-      name: "inception_v3",
-      encoder,
-      features: encoder.numFeatures,
-      normalisation: INCEPTION_NORMALISATION,
-    };
-  },
-};
+}, ({ backend }) => inceptionV3({ numClasses: 0, backend }));
 
 /** Every trunk that can be built, by registry name. */
 export const TRUNKS: readonly TrunkEntry[] = [
-  resnetEntry("resnet18", "ResNet-18 (torchvision layout)", resnet18, 512),
-  resnetEntry("resnet34", "ResNet-34 (torchvision layout)", resnet34, 512),
-  resnetEntry("resnet50", "ResNet-50 (torchvision layout)", resnet50, 2048),
-  resnetEntry("resnet101", "ResNet-101, the study's --arch resnet101", resnet101, 2048),
-  resnetEntry("resnext50_32x4d", "ResNeXt-50 32x4d (torchvision layout)", resnext50_32x4d, 2048),
-  resnetEntry(
+  torchvisionEntry("resnet18", "ResNet-18 (torchvision layout)", resnet18, 512),
+  torchvisionEntry("resnet34", "ResNet-34 (torchvision layout)", resnet34, 512),
+  torchvisionEntry("resnet50", "ResNet-50 (torchvision layout)", resnet50, 2048),
+  torchvisionEntry("resnet101", "ResNet-101, the study's --arch resnet101", resnet101, 2048),
+  torchvisionEntry(
+    "resnext50_32x4d",
+    "ResNeXt-50 32x4d (torchvision layout)",
+    resnext50_32x4d,
+    2048,
+  ),
+  torchvisionEntry(
     "resnext101_32x8d",
     "ResNeXt-101 32x8d, the study's --arch resnext101",
     resnext101_32x8d,
