@@ -38,11 +38,13 @@ export function centreCropBox(
 export { isImageName } from "./image-items.ts";
 
 /** Per output index: source indices and weights along one axis. */
-function axisWeights(
-  srcStart: number,
-  srcLen: number,
-  dstLen: number,
-): { index: Int32Array; weight: Float32Array; offsets: Int32Array } {
+interface AxisWeights {
+  index: Int32Array;
+  weight: Float32Array;
+  offsets: Int32Array;
+}
+
+function axisWeights(srcStart: number, srcLen: number, dstLen: number): AxisWeights {
   const scale = srcLen / dstLen;
   const idx: number[] = [];
   const wts: number[] = [];
@@ -76,6 +78,35 @@ function axisWeights(
 }
 
 /**
+ * One RGBA pixel of a resampling pass: dst[o..o+4) = the sum over output d's taps along `a` of
+ * weight x src at pixel `start + index * stride` (in floats), rounded when dst holds bytes.
+ */
+function resamplePixel(
+  src: ArrayLike<number>,
+  a: AxisWeights,
+  d: number,
+  start: number,
+  stride: number,
+  dst: Float32Array | Uint8ClampedArray,
+  o: number,
+  round: boolean,
+): void {
+  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  for (let k = a.offsets[d]; k < a.offsets[d + 1]; k++) {
+    const p = start + a.index[k] * stride;
+    const w = a.weight[k];
+    c0 += src[p] * w;
+    c1 += src[p + 1] * w;
+    c2 += src[p + 2] * w;
+    c3 += src[p + 3] * w;
+  }
+  dst[o] = round ? Math.round(c0) : c0;
+  dst[o + 1] = round ? Math.round(c1) : c1;
+  dst[o + 2] = round ? Math.round(c2) : c2;
+  dst[o + 3] = round ? Math.round(c3) : c3;
+}
+
+/**
  * Resizes a square region (x, y, side) of an RGBA bitmap to size x size:
  * area averaging when shrinking, bilinear when enlarging.
  */
@@ -92,39 +123,14 @@ export function cropResizeRgba(
   for (let r = 0; r < box.side; r++) {
     const rowBase = (box.y + r) * width * 4;
     for (let d = 0; d < size; d++) {
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      for (let k = h.offsets[d]; k < h.offsets[d + 1]; k++) {
-        const p = rowBase + h.index[k] * 4;
-        const w = h.weight[k];
-        c0 += src[p] * w;
-        c1 += src[p + 1] * w;
-        c2 += src[p + 2] * w;
-        c3 += src[p + 3] * w;
-      }
-      const o = (r * size + d) * 4;
-      mid[o] = c0;
-      mid[o + 1] = c1;
-      mid[o + 2] = c2;
-      mid[o + 3] = c3;
+      resamplePixel(src, h, d, rowBase, 4, mid, (r * size + d) * 4, false);
     }
   }
+  // Vertical pass down the columns of `mid`, whose rows start at the crop's top (box.y).
   const out = new Uint8ClampedArray(size * size * 4);
   for (let d = 0; d < size; d++) {
     for (let col = 0; col < size; col++) {
-      let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-      for (let k = v.offsets[d]; k < v.offsets[d + 1]; k++) {
-        const p = ((v.index[k] - box.y) * size + col) * 4;
-        const w = v.weight[k];
-        c0 += mid[p] * w;
-        c1 += mid[p + 1] * w;
-        c2 += mid[p + 2] * w;
-        c3 += mid[p + 3] * w;
-      }
-      const o = (d * size + col) * 4;
-      out[o] = Math.round(c0);
-      out[o + 1] = Math.round(c1);
-      out[o + 2] = Math.round(c2);
-      out[o + 3] = Math.round(c3);
+      resamplePixel(mid, v, d, (col - box.y * size) * 4, size * 4, out, (d * size + col) * 4, true);
     }
   }
   return out;
