@@ -24,43 +24,26 @@ interface Style {
   ring: number;
 }
 
+/** A style of these gain and bias, with no vignette, blur or ring unless `look` sets them. */
+const style = (
+  name: string,
+  gain: Style["gain"],
+  bias: Style["bias"],
+  look: Partial<Pick<Style, "vignette" | "blur" | "ring">> = {},
+): Style => ({ name, gain, bias, vignette: 0, blur: 0, ring: 0, ...look });
+
+const UNIT: Style["gain"] = [1, 1, 1];
+const NONE: Style["bias"] = [0, 0, 0];
+
 const STYLES: readonly Style[] = [
-  { name: "neutral", gain: [1, 1, 1], bias: [0, 0, 0], vignette: 0, blur: 0, ring: 0 },
-  {
-    name: "warm cast",
-    gain: [1.08, 0.97, 0.82],
-    bias: [0.02, 0, 0],
-    vignette: 0,
-    blur: 0,
-    ring: 0,
-  },
-  { name: "cool cast", gain: [0.86, 0.97, 1.1], bias: [0, 0, 0.03], vignette: 0, blur: 0, ring: 0 },
-  { name: "vignette", gain: [1, 1, 1], bias: [0, 0, 0], vignette: 0.55, blur: 0, ring: 0 },
-  {
-    name: "soft focus",
-    gain: [0.92, 0.92, 0.92],
-    bias: [0.04, 0.04, 0.04],
-    vignette: 0,
-    blur: 1,
-    ring: 0,
-  },
-  { name: "dermoscope ring", gain: [1, 1, 1], bias: [0, 0, 0], vignette: 0, blur: 0, ring: 0.47 },
-  {
-    name: "ring + warm",
-    gain: [1.05, 0.95, 0.85],
-    bias: [0, 0, 0],
-    vignette: 0.2,
-    blur: 0,
-    ring: 0.44,
-  },
-  {
-    name: "blur + cool vignette",
-    gain: [0.9, 1.02, 0.95],
-    bias: [0, 0.01, 0.02],
-    vignette: 0.35,
-    blur: 1,
-    ring: 0,
-  },
+  style("neutral", UNIT, NONE),
+  style("warm cast", [1.08, 0.97, 0.82], [0.02, 0, 0]),
+  style("cool cast", [0.86, 0.97, 1.1], [0, 0, 0.03]),
+  style("vignette", UNIT, NONE, { vignette: 0.55 }),
+  style("soft focus", [0.92, 0.92, 0.92], [0.04, 0.04, 0.04], { blur: 1 }),
+  style("dermoscope ring", UNIT, NONE, { ring: 0.47 }),
+  style("ring + warm", [1.05, 0.95, 0.85], NONE, { vignette: 0.2, ring: 0.44 }),
+  style("blur + cool vignette", [0.9, 1.02, 0.95], [0, 0.01, 0.02], { vignette: 0.35, blur: 1 }),
 ];
 
 /** Number of instrument styles (the study's --num-aux 8). */
