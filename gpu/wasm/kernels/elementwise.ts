@@ -23,7 +23,6 @@ import {
   EW_BOFF,
   EW_BSTR,
   EW_FLAGS,
-  EW_N,
   EW_OP,
   EW_OUT,
   EW_PARAM,
@@ -50,7 +49,7 @@ import {
   U_STEP,
   U_TANH,
 } from "./slots";
-import { denseGrain, grain, imin, nextGroup, pf, pi } from "./common";
+import { grain, imin, nextGroup, pf, pi } from "./common";
 import { expF64, logF64 } from "./math";
 import { at, outerRows, rowChunk, rowOffset } from "./strided";
 
@@ -145,26 +144,21 @@ function unaryVector(op: i32, x: v128, p: v128): v128 {
   return x;
 }
 
-/** out[i] = op(x[i], param) over a dense range. */
-export function unary_task(p: usize, tid: i32, nt: i32): void {
+/** out[i] = op(x[i], param) over elements [start, end) (the dense task's range). */
+export function unaryRange(p: usize, start: i32, end: i32): void {
   const op = pi(p, EW_OP);
   const x = <usize> pi(p, EW_A);
   const out = <usize> pi(p, EW_OUT);
-  const n = pi(p, EW_N);
   const param = pf(p, EW_PARAM);
-  const per = denseGrain(n, nt);
-  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
-    let i = start;
-    const end = imin(n, start + per);
-    if (unaryHasVector(op)) {
-      const pv = f32x4.splat(param);
-      for (; i + 4 <= end; i += 4) {
-        v128.store(out + (<usize> i << 2), unaryVector(op, v128.load(x + (<usize> i << 2)), pv));
-      }
+  let i = start;
+  if (unaryHasVector(op)) {
+    const pv = f32x4.splat(param);
+    for (; i + 4 <= end; i += 4) {
+      v128.store(out + (<usize> i << 2), unaryVector(op, v128.load(x + (<usize> i << 2)), pv));
     }
-    for (; i < end; i++) {
-      store<f32>(out + (<usize> i << 2), unaryScalar(op, load<f32>(x + (<usize> i << 2)), param));
-    }
+  }
+  for (; i < end; i++) {
+    store<f32>(out + (<usize> i << 2), unaryScalar(op, load<f32>(x + (<usize> i << 2)), param));
   }
 }
 
@@ -276,68 +270,53 @@ export function binary_task(p: usize, tid: i32, nt: i32): void {
   }
 }
 
-/** out = a x + b y over dense arrays (gradient accumulation's hot path). */
-export function axpby_task(p: usize, tid: i32, nt: i32): void {
+/** out = a x + b y over elements [start, end) (gradient accumulation's hot path). */
+export function axpbyRange(p: usize, start: i32, end: i32): void {
   const x = <usize> pi(p, EW_A);
   const y = <usize> pi(p, EW_B);
   const out = <usize> pi(p, EW_OUT);
-  const n = pi(p, EW_N);
   const a = pf(p, EW_PARAM);
   const b = pf(p, EW_PARAM2);
   const av = f32x4.splat(a);
   const bv = f32x4.splat(b);
-  const per = denseGrain(n, nt);
-  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
-    let i = start;
-    const end = imin(n, start + per);
-    for (; i + 4 <= end; i += 4) {
-      const o = <usize> i << 2;
-      v128.store(
-        out + o,
-        f32x4.add(f32x4.mul(av, v128.load(x + o)), f32x4.mul(bv, v128.load(y + o))),
-      );
-    }
-    for (; i < end; i++) {
-      const o = <usize> i << 2;
-      store<f32>(out + o, a * load<f32>(x + o) + b * load<f32>(y + o));
-    }
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize> i << 2;
+    v128.store(
+      out + o,
+      f32x4.add(f32x4.mul(av, v128.load(x + o)), f32x4.mul(bv, v128.load(y + o))),
+    );
+  }
+  for (; i < end; i++) {
+    const o = <usize> i << 2;
+    store<f32>(out + o, a * load<f32>(x + o) + b * load<f32>(y + o));
   }
 }
 
 /** f32 -> i32 (truncating, saturating) when EW_FLAGS is 1, else i32 -> f32. */
-export function cast_task(p: usize, tid: i32, nt: i32): void {
+export function castRange(p: usize, start: i32, end: i32): void {
   const x = <usize> pi(p, EW_A);
   const out = <usize> pi(p, EW_OUT);
-  const n = pi(p, EW_N);
   const toInt = pi(p, EW_FLAGS) == 1;
-  const per = denseGrain(n, nt);
-  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
-    let i = start;
-    const end = imin(n, start + per);
-    for (; i + 4 <= end; i += 4) {
-      const o = <usize> i << 2;
-      const v = v128.load(x + o);
-      v128.store(out + o, toInt ? i32x4.trunc_sat_f32x4_s(v) : f32x4.convert_i32x4_s(v));
-    }
-    for (; i < end; i++) {
-      const o = <usize> i << 2;
-      if (toInt) store<i32>(out + o, <i32> load<f32>(x + o));
-      else store<f32>(out + o, <f32> load<i32>(x + o));
-    }
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize> i << 2;
+    const v = v128.load(x + o);
+    v128.store(out + o, toInt ? i32x4.trunc_sat_f32x4_s(v) : f32x4.convert_i32x4_s(v));
+  }
+  for (; i < end; i++) {
+    const o = <usize> i << 2;
+    if (toInt) store<i32>(out + o, <i32> load<f32>(x + o));
+    else store<f32>(out + o, <f32> load<i32>(x + o));
   }
 }
 
-/** Writes the 32-bit pattern in EW_PARAM to n words (zeros and fills of either dtype). */
-export function fill_task(p: usize, tid: i32, nt: i32): void {
+/** Writes the 32-bit pattern in EW_PARAM (zeros and fills of either dtype). */
+export function fillRange(p: usize, start: i32, end: i32): void {
   const out = <usize> pi(p, EW_OUT);
-  const n = pi(p, EW_N);
   const bits = pi(p, EW_PARAM);
   const v = i32x4.splat(bits);
-  const per = denseGrain(n, nt);
-  for (let start = nextGroup(p, per); start < n; start = nextGroup(p, per)) {
-    let i = start;
-    const end = imin(n, start + per);
-    for (; i + 4 <= end; i += 4) v128.store(out + (<usize> i << 2), v);
-    for (; i < end; i++) store<i32>(out + (<usize> i << 2), bits);
-  }
+  let i = start;
+  for (; i + 4 <= end; i += 4) v128.store(out + (<usize> i << 2), v);
+  for (; i < end; i++) store<i32>(out + (<usize> i << 2), bits);
 }

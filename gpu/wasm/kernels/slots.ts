@@ -49,6 +49,16 @@ export const CV_IMG = 31;
 /** Element stride between the images of a split B operand. */
 export const B_IMG = 89;
 
+// --- dense_task (kernels/dense.ts): its element count and which range kernel runs ---
+export const DENSE_N = 90;
+export const DENSE_KIND = 91;
+export const D_UNARY = 0;
+export const D_AXPBY = 1;
+export const D_CAST = 2;
+export const D_FILL = 3;
+export const D_SGD = 4;
+export const D_ADAM = 5;
+
 /** First slot a task may use for its own arguments. */
 export const TASK = 32;
 // --- convolution tasks ---
@@ -83,8 +93,6 @@ export const EW_PARAM = TASK + 7;
 export const EW_PARAM2 = TASK + 8;
 export const EW_PARAM3 = TASK + 9;
 export const EW_PARAM4 = TASK + 10;
-/** Element count of the dense tasks. */
-export const EW_N = TASK + 11;
 export const EW_FLAGS = TASK + 12;
 export const EW_SHAPE = TASK + 16;
 export const EW_ASTR = TASK + 24;
@@ -175,7 +183,6 @@ export const OPT_GRAD = TASK + 1;
 /** SGD momentum buffer, Adam first moment. */
 export const OPT_M = TASK + 2;
 export const OPT_V = TASK + 3;
-export const OPT_N = TASK + 4;
 export const OPT_LR = TASK + 5;
 /** SGD momentum, Adam beta1. */
 export const OPT_A = TASK + 6;

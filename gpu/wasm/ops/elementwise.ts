@@ -12,6 +12,13 @@ import { checkView, writeViews } from "./views.ts";
 /** Below this many elements a kernel runs on the main thread alone (a wake-up costs more). */
 export const PARALLEL_MIN_ELEMENTS = 1 << 15;
 
+/** Runs range kernel `kind` (S.D_*) of kernels/dense.ts over n elements, after its slots. */
+export function runDense(rt: WasmRuntime, kind: number, n: number): void {
+  rt.params[S.DENSE_KIND] = kind;
+  rt.params[S.DENSE_N] = n;
+  rt.run("dense_task", n >= PARALLEL_MIN_ELEMENTS);
+}
+
 function needF32(op: string, ...list: WasmStorage[]): void {
   for (const s of list) {
     if (s.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${s.dtype}`);
@@ -28,9 +35,8 @@ export function unary(rt: WasmRuntime, op: UnaryOp, x: WasmStorage, param: numbe
   p[S.EW_OP] = code;
   p[S.EW_A] = x.ptr;
   p[S.EW_OUT] = out.ptr;
-  p[S.EW_N] = x.length;
   rt.paramsF32[S.EW_PARAM] = param;
-  rt.run("unary_task", x.length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_UNARY, x.length);
   return out;
 }
 
@@ -79,10 +85,9 @@ export function axpby(
   p[S.EW_A] = x.ptr;
   p[S.EW_B] = y.ptr;
   p[S.EW_OUT] = out.ptr;
-  p[S.EW_N] = x.length;
   rt.paramsF32[S.EW_PARAM] = a;
   rt.paramsF32[S.EW_PARAM2] = b;
-  rt.run("axpby_task", x.length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_AXPBY, x.length);
   return out;
 }
 
@@ -95,9 +100,8 @@ export function cast(rt: WasmRuntime, x: WasmStorage, to: DType): WasmStorage {
   const p = rt.begin();
   p[S.EW_A] = x.ptr;
   p[S.EW_OUT] = out.ptr;
-  p[S.EW_N] = x.length;
   p[S.EW_FLAGS] = to === "i32" ? 1 : 0;
-  rt.run("cast_task", x.length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_CAST, x.length);
   return out;
 }
 
@@ -110,8 +114,7 @@ export function fill(rt: WasmRuntime, length: number, value: number, dtype: DTyp
   else bits.setInt32(0, value | 0, true);
   const p = rt.begin();
   p[S.EW_OUT] = out.ptr;
-  p[S.EW_N] = length;
   p[S.EW_PARAM] = bits.getInt32(0, true);
-  rt.run("fill_task", length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_FILL, length);
   return out;
 }

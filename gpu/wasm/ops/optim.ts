@@ -5,7 +5,7 @@ import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
 import { checkStateLengths } from "../../optim-checks.ts";
-import { PARALLEL_MIN_ELEMENTS } from "./elementwise.ts";
+import { runDense } from "./elementwise.ts";
 
 function check(op: string, param: WasmStorage, ...others: WasmStorage[]): void {
   for (const s of [param, ...others]) {
@@ -14,7 +14,7 @@ function check(op: string, param: WasmStorage, ...others: WasmStorage[]): void {
   }
 }
 
-/** Writes the slots both updates read: parameter, gradient, first state (and second), length. */
+/** Writes the slots both updates read: parameter, gradient, first state (and second). */
 function begin(rt: WasmRuntime, param: WasmStorage, grad: WasmStorage, ...state: WasmStorage[]) {
   const p = rt.begin();
   p[S.OPT_PARAM] = param.ptr;
@@ -22,7 +22,6 @@ function begin(rt: WasmRuntime, param: WasmStorage, grad: WasmStorage, ...state:
   [S.OPT_M, S.OPT_V].forEach((slot, i) => {
     if (state[i]) p[slot] = state[i].ptr;
   });
-  p[S.OPT_N] = param.length;
   return { p, f: rt.paramsF32 };
 }
 
@@ -42,7 +41,7 @@ export function sgdStep(
   f[S.OPT_WD] = q.weightDecay;
   p[S.OPT_FLAGS] = (momentum ? S.OPT_MOMENTUM : 0) | (q.firstStep ? S.OPT_FIRST_STEP : 0) |
     (q.nesterov ? S.OPT_NESTEROV : 0);
-  rt.run("sgd_task", param.length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_SGD, param.length);
 }
 
 export function adamStep(
@@ -61,5 +60,5 @@ export function adamStep(
   f[S.OPT_WD] = q.weightDecay;
   f[S.OPT_EPS] = q.eps;
   f[S.OPT_BC2] = Math.sqrt(1 - Math.pow(q.beta2, q.step));
-  rt.run("adam_task", param.length >= PARALLEL_MIN_ELEMENTS);
+  runDense(rt, S.D_ADAM, param.length);
 }
