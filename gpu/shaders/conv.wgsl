@@ -1,5 +1,5 @@
 //! common
-//! include divmod
+//! include divmod conv-window
 // Convolution family: NCHW activations, OIHW weights, PyTorch arithmetic, any stride, padding,
 // dilation and groups.
 //
@@ -48,16 +48,13 @@ struct Params {
 // (image, y, x) or (channel, tap y, tap x). SETUP derives what the rows need; STAGE_A and STAGE_B
 // compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]).
 struct Params {
+  win: Window,
   m: i32, kg: i32, kpad: i32, npad4: i32,
-  c: i32, h: i32, w: i32, cg: i32,
-  o: i32, oh: i32, ow: i32, og: i32,
-  hw: i32, ohw: i32, strideH: i32, strideW: i32,
-  padH: i32, padW: i32, dilH: i32, dilW: i32,
-  kTotal: i32, perSplit: i32, splits: i32, dstC: i32,
-  nCount: i32, nStride: i32, rowPlane: i32, rowWidth: i32,
-  kPlane: i32, kWidth: i32, invRowPlane: f32, invRowWidth: f32,
-  invKPlane: f32, invKWidth: f32, invStrideH: f32, invStrideW: f32,
-  invNStride: f32,
+  cg: i32, o: i32, og: i32, hw: i32,
+  ohw: i32, kTotal: i32, perSplit: i32, splits: i32,
+  dstC: i32, nCount: i32, nStride: i32, rowPlane: i32,
+  rowWidth: i32, kPlane: i32, kWidth: i32, invRowPlane: f32,
+  invRowWidth: f32, invKPlane: f32, invKWidth: f32, invNStride: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -77,9 +74,9 @@ fn gatherA(idx: vec4<i32>, inside: vec4<bool>) -> vec4<f32> {
 
 // Pixels (iy, ix) of the input planes at `base`, 0 in the padding (forward and gradWeight).
 fn imageAt(base: vec4<i32>, iy: vec4<i32>, ix: vec4<i32>, ok: vec4<bool>) -> vec4<f32> {
-  let inside = ok & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(P.h)) & (ix >= vec4<i32>(0)) &
-    (ix < vec4<i32>(P.w));
-  return gatherA(base + iy * P.w + ix, inside);
+  let inside = ok & (iy >= vec4<i32>(0)) & (iy < vec4<i32>(P.win.h)) & (ix >= vec4<i32>(0)) &
+    (ix < vec4<i32>(P.win.w));
+  return gatherA(base + iy * P.win.w + ix, inside);
 }
 
 // Output (m, n) of the GEMM lives at row n of plane (m / nStride + split) of an NCHW-like output
@@ -147,12 +144,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 //! block DECLS
 @group(0) @binding(2) var<storage, read> Wp: array<vec4<f32>>;
 //! block SETUP
-let base = (rq.q * P.c + group * P.cg) * P.hw;
-  let iy0 = ryx.q * P.strideH - P.padH;
-  let ix0 = ryx.r * P.strideW - P.padW;
+let base = (rq.q * P.win.c + group * P.cg) * P.hw;
+  let iy0 = ryx.q * P.win.strideH - P.win.padH;
+  let ix0 = ryx.r * P.win.strideW - P.win.padW;
 //! block STAGE_A
 let ok = rowOk & vec4<bool>(k < P.kg);
-      let aQuad = imageAt(base + kq.q * P.hw, iy0 + kyx.q * P.dilH, ix0 + kyx.r * P.dilW, ok);
+      let aQuad = imageAt(base + kq.q * P.hw, iy0 + kyx.q * P.win.dilH, ix0 + kyx.r * P.win.dilW, ok);
 //! block STAGE_B
 let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
@@ -173,13 +170,13 @@ fn tap(t: vec4<i32>, stride: i32, inv: f32, size: i32) -> Tap {
 }
 //! block SETUP
 let base = (rq.q * P.o + group * P.og) * P.ohw;
-  let ty0 = ryx.q + P.padH;
-  let tx0 = ryx.r + P.padW;
+  let ty0 = ryx.q + P.win.padH;
+  let tx0 = ryx.r + P.win.padW;
 //! block STAGE_A
-let ty = tap(ty0 - kyx.q * P.dilH, P.strideH, P.invStrideH, P.oh);
-      let tx = tap(tx0 - kyx.r * P.dilW, P.strideW, P.invStrideW, P.ow);
+let ty = tap(ty0 - kyx.q * P.win.dilH, P.win.strideH, P.win.invStrideH, P.win.oh);
+      let tx = tap(tx0 - kyx.r * P.win.dilW, P.win.strideW, P.win.invStrideW, P.win.ow);
       let inside = rowOk & vec4<bool>(k < P.kg) & ty.ok & tx.ok;
-      let aQuad = gatherA(base + kq.q * P.ohw + ty.pos * P.ow + tx.pos, inside);
+      let aQuad = gatherA(base + kq.q * P.ohw + ty.pos * P.win.ow + tx.pos, inside);
 //! block STAGE_B
 let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
@@ -188,13 +185,13 @@ let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 //! block SETUP
 let colBase = (group * P.cg + rq.q) * P.hw;
-  let dy = ryx.q * P.dilH - P.padH;
-  let dx = ryx.r * P.dilW - P.padW;
+  let dy = ryx.q * P.win.dilH - P.win.padH;
+  let dx = ryx.r * P.win.dilW - P.win.padW;
 //! block STAGE_A
-let iy = vec4<i32>(kyx.q * P.strideH) + dy;
-      let ix = vec4<i32>(kyx.r * P.strideW) + dx;
+let iy = vec4<i32>(kyx.q * P.win.strideH) + dy;
+      let ix = vec4<i32>(kyx.r * P.win.strideW) + dx;
       let ok = rowOk & vec4<bool>(k < kEnd);
-      let aQuad = imageAt(vec4<i32>(kq.q * P.c * P.hw) + colBase, iy, ix, ok);
+      let aQuad = imageAt(vec4<i32>(kq.q * P.win.c * P.hw) + colBase, iy, ix, ok);
 //! block STAGE_B
 let p = k0 + kk;
         let nr = divmod(p, P.kPlane, P.invKPlane);

@@ -1,5 +1,5 @@
 //! common
-//! include divmod
+//! include divmod conv-window
 // Depthwise convolution (groups == C == O, one 2-D filter per channel) for EfficientNet-style
 // networks. A GEMM tile would waste all but one of its filter columns here, so these kernels are
 // direct: each invocation owns four neighbouring pixels of one row and shares every tap weight
@@ -8,11 +8,8 @@
 // One parameter record for the three kernels (gpu/webgpu/depthwise.ts writes it); `quads` is
 // the number of 4-pixel groups per row the kernel walks (output rows forward, input rows back).
 struct Params {
-  total: u32, c: i32, h: i32, w: i32,
-  oh: i32, ow: i32, quads: i32, kh: i32,
-  kw: i32, khw: i32, strideH: i32, strideW: i32,
-  padH: i32, padW: i32, dilH: i32, dilW: i32,
-  pixels: i32, perSplit: i32, invStrideH: f32, invStrideW: f32,
+  win: Window,
+  total: u32, quads: i32, pixels: i32, perSplit: i32,
 }
 
 //! kernel forward
@@ -23,26 +20,26 @@ struct Params {
 
 //! main over P.total
   let row = i32(i) / P.quads;
-  let oy = row % P.oh;
-  let plane = row / P.oh;
-  let channel = plane % P.c;
+  let oy = row % P.win.oh;
+  let plane = row / P.win.oh;
+  let channel = plane % P.win.c;
   let ox = vec4<i32>((i32(i) % P.quads) * 4) + vec4<i32>(0, 1, 2, 3);
-  let base = plane * P.h * P.w;
+  let base = plane * P.win.h * P.win.w;
   var acc = vec4<f32>(0.0);
-  for (var ky = 0; ky < P.kh; ky++) {
-    let iy = oy * P.strideH - P.padH + ky * P.dilH;
-    let rowOk = iy >= 0 && iy < P.h;
-    for (var kx = 0; kx < P.kw; kx++) {
-      let ix = ox * P.strideW - vec4<i32>(P.padW - kx * P.dilW);
-      let inside = vec4<bool>(rowOk) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(P.w));
-      let idx = select(vec4<i32>(0), vec4<i32>(base + iy * P.w) + ix, inside);
+  for (var ky = 0; ky < P.win.kh; ky++) {
+    let iy = oy * P.win.strideH - P.win.padH + ky * P.win.dilH;
+    let rowOk = iy >= 0 && iy < P.win.h;
+    for (var kx = 0; kx < P.win.kw; kx++) {
+      let ix = ox * P.win.strideW - vec4<i32>(P.win.padW - kx * P.win.dilW);
+      let inside = vec4<bool>(rowOk) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(P.win.w));
+      let idx = select(vec4<i32>(0), vec4<i32>(base + iy * P.win.w) + ix, inside);
       let v = select(vec4<f32>(0.0), vec4<f32>(X[idx.x], X[idx.y], X[idx.z], X[idx.w]), inside);
-      acc = fma(v, vec4<f32>(Wt[(channel * P.kh + ky) * P.kw + kx]), acc);
+      acc = fma(v, vec4<f32>(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]), acc);
     }
   }
-  let out = (plane * P.oh + oy) * P.ow;
+  let out = (plane * P.win.oh + oy) * P.win.ow;
   for (var e = 0; e < 4; e++) {
-    if (ox[e] < P.ow) {
+    if (ox[e] < P.win.ow) {
       Y[out + ox[e]] = acc[e];
     }
   }
@@ -57,29 +54,29 @@ struct Params {
 
 //! main over P.total
   let row = i32(i) / P.quads;
-  let iy = row % P.h;
-  let plane = row / P.h;
-  let channel = plane % P.c;
+  let iy = row % P.win.h;
+  let plane = row / P.win.h;
+  let channel = plane % P.win.c;
   let ix = vec4<i32>((i32(i) % P.quads) * 4) + vec4<i32>(0, 1, 2, 3);
-  let base = plane * P.oh * P.ow;
+  let base = plane * P.win.oh * P.win.ow;
   var acc = vec4<f32>(0.0);
-  for (var ky = 0; ky < P.kh; ky++) {
-    let ty = iy + P.padH - ky * P.dilH;
-    let dy = divmod(max(ty, 0), P.strideH, P.invStrideH);
-    let rowOk = ty >= 0 && dy.r == 0 && dy.q < P.oh;
-    for (var kx = 0; kx < P.kw; kx++) {
-      let tx = ix + vec4<i32>(P.padW - kx * P.dilW);
-      let dx = divmod4(max(tx, vec4<i32>(0)), P.strideW, P.invStrideW);
+  for (var ky = 0; ky < P.win.kh; ky++) {
+    let ty = iy + P.win.padH - ky * P.win.dilH;
+    let dy = divmod(max(ty, 0), P.win.strideH, P.win.invStrideH);
+    let rowOk = ty >= 0 && dy.r == 0 && dy.q < P.win.oh;
+    for (var kx = 0; kx < P.win.kw; kx++) {
+      let tx = ix + vec4<i32>(P.win.padW - kx * P.win.dilW);
+      let dx = divmod4(max(tx, vec4<i32>(0)), P.win.strideW, P.win.invStrideW);
       let inside = vec4<bool>(rowOk) & (tx >= vec4<i32>(0)) & (dx.r == vec4<i32>(0)) &
-        (dx.q < vec4<i32>(P.ow));
-      let idx = select(vec4<i32>(0), vec4<i32>(base + dy.q * P.ow) + dx.q, inside);
+        (dx.q < vec4<i32>(P.win.ow));
+      let idx = select(vec4<i32>(0), vec4<i32>(base + dy.q * P.win.ow) + dx.q, inside);
       let v = select(vec4<f32>(0.0), vec4<f32>(G[idx.x], G[idx.y], G[idx.z], G[idx.w]), inside);
-      acc = fma(v, vec4<f32>(Wt[(channel * P.kh + ky) * P.kw + kx]), acc);
+      acc = fma(v, vec4<f32>(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]), acc);
     }
   }
-  let out = (plane * P.h + iy) * P.w;
+  let out = (plane * P.win.h + iy) * P.win.w;
   for (var e = 0; e < 4; e++) {
-    if (ix[e] < P.w) {
+    if (ix[e] < P.win.w) {
       DX[out + ix[e]] = acc[e];
     }
   }
@@ -94,30 +91,30 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> Partial: array<f32>;
 
 //! main over P.total
-  let lanes = P.c * P.khw;
+  let lanes = P.win.c * P.win.khw;
   let split = i32(i) / lanes;
-  let channel = (i32(i) % lanes) / P.khw;
-  let tapIndex = i32(i) % P.khw;
-  let ky = tapIndex / P.kw;
-  let kx = tapIndex % P.kw;
+  let channel = (i32(i) % lanes) / P.win.khw;
+  let tapIndex = i32(i) % P.win.khw;
+  let ky = tapIndex / P.win.kw;
+  let kx = tapIndex % P.win.kw;
   let begin = split * P.perSplit;
   let end = min(begin + P.perSplit, P.pixels);
-  var n = begin / (P.oh * P.ow);
-  var oy = (begin % (P.oh * P.ow)) / P.ow;
-  var ox = begin % P.ow;
+  var n = begin / (P.win.oh * P.win.ow);
+  var oy = (begin % (P.win.oh * P.win.ow)) / P.win.ow;
+  var ox = begin % P.win.ow;
   var acc = 0.0;
   for (var p = begin; p < end; p++) {
-    let iy = oy * P.strideH - P.padH + ky * P.dilH;
-    let ix = ox * P.strideW - P.padW + kx * P.dilW;
-    let plane = n * P.c + channel;
-    if (iy >= 0 && iy < P.h && ix >= 0 && ix < P.w) {
-      acc = fma(G[(plane * P.oh + oy) * P.ow + ox], X[(plane * P.h + iy) * P.w + ix], acc);
+    let iy = oy * P.win.strideH - P.win.padH + ky * P.win.dilH;
+    let ix = ox * P.win.strideW - P.win.padW + kx * P.win.dilW;
+    let plane = n * P.win.c + channel;
+    if (iy >= 0 && iy < P.win.h && ix >= 0 && ix < P.win.w) {
+      acc = fma(G[(plane * P.win.oh + oy) * P.win.ow + ox], X[(plane * P.win.h + iy) * P.win.w + ix], acc);
     }
     ox++;
-    if (ox == P.ow) {
+    if (ox == P.win.ow) {
       ox = 0;
       oy++;
-      if (oy == P.oh) {
+      if (oy == P.win.oh) {
         oy = 0;
         n++;
       }

@@ -95,6 +95,16 @@ fn treeReduce(lid: u32, v: f32, op: u32) -> f32 {
   return total;
 }
 
+//! snippet conv-window
+// A convolution's sliding-window geometry, the part of conv.wgsl's and depthwise.wgsl's records
+// they share (gpu/webgpu/conv-window.ts writes it): 16 words, so it nests in a uniform record.
+struct Window {
+  c: i32, h: i32, w: i32, oh: i32,
+  ow: i32, kh: i32, kw: i32, khw: i32,
+  strideH: i32, strideW: i32, padH: i32, padW: i32,
+  dilH: i32, dilW: i32, invStrideH: f32, invStrideW: f32,
+}
+
 //! snippet divmod
 // Integer division by runtime values would be scalarised per SIMD lane, so quotients come from a
 // float reciprocal plus one correction step (exact for 0 <= a < 2^24; the host checks sizes).

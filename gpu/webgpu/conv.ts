@@ -5,6 +5,7 @@
 
 import type { Conv2dParams } from "../types.ts";
 import { chooseTile, type TileConfig, tileDefines, tileWidth } from "./conv-tile.ts";
+import { windowParams } from "./conv-window.ts";
 import {
   depthwiseForward,
   depthwiseGradInput,
@@ -116,11 +117,11 @@ function gemmParams(p: Conv2dParams, e: Pass): ParamValue[] {
   const cg = p.c / p.groups;
   const og = p.o / p.groups;
   return [
-    ...[e.m, e.kg, e.kpad, e.npad4, p.c, p.h, p.w, cg, p.o, p.oh, p.ow, og].map(i),
-    ...[p.h * p.w, p.oh * p.ow, p.strideH, p.strideW, p.padH, p.padW].map(i),
-    ...[p.dilationH, p.dilationW, e.kTotal, e.perSplit, e.splits, e.dstC, e.nCount].map(i),
-    ...[e.nStride, ...e.rowGrid, ...e.kGrid].map(i),
-    ...[...e.rowGrid, ...e.kGrid, p.strideH, p.strideW, e.nStride].map(inv),
+    ...windowParams(p),
+    ...[e.m, e.kg, e.kpad, e.npad4, cg, p.o, og, p.h * p.w, p.oh * p.ow].map(i),
+    ...[e.kTotal, e.perSplit, e.splits, e.dstC, e.nCount, e.nStride].map(i),
+    ...[...e.rowGrid, ...e.kGrid].map(i),
+    ...[...e.rowGrid, ...e.kGrid, e.nStride].map(inv),
   ];
 }
 

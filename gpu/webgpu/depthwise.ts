@@ -4,7 +4,8 @@
  */
 
 import type { Conv2dParams } from "../types.ts";
-import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
+import { windowParams } from "./conv-window.ts";
+import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
 
@@ -29,19 +30,15 @@ function run(
   inputs: [GpuStorage, GpuStorage],
   out: GpuStorage,
 ): void {
-  const i = (v: number): ParamValue => ({ i32: v });
   rt.run({
     family: "depthwise",
     entry,
     workgroupSize: WG,
     dispatch: GpuRuntime.grid(Math.ceil(walk.total / WG[0])),
     params: [
+      ...windowParams(p),
       { u32: walk.total },
-      ...[p.c, p.h, p.w, p.oh, p.ow, walk.quads, p.kh, p.kw, p.kh * p.kw].map(i),
-      ...[p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW].map(i),
-      ...[walk.pixels, walk.perSplit].map(i),
-      { f32: 1 / p.strideH },
-      { f32: 1 / p.strideW },
+      ...[walk.quads, walk.pixels, walk.perSplit].map((v) => ({ i32: v })),
     ],
     inputs,
     outputs: [out],
