@@ -7,9 +7,11 @@
  */
 
 import { join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { formatDuration } from "../data/progress.ts";
 import {
   DEMO_PRESETS,
+  demoBenchmarkPreset,
   type DemoOptions,
   demoSchema,
   demoTrainArgs,
@@ -93,9 +95,39 @@ export async function runDemo(
   const seconds = (performance.now() - start) / 1000;
   log("");
   log(report.aucTable);
-  log("");
+  const lines: string[] = [];
+  for (const c of report.model.comparisons) {
+    lines.push("", `Against ${c.baseline} on these test lesions (95 % interval, DeLong's p):`, "");
+    lines.push(...c.difference.split("\n"));
+    if (c.recovery) lines.push("", ...c.recovery.split("\n"));
+  }
+  lines.push("", ...seedNote(o), "");
+  for (const line of lines) log(line);
   log(`demo: done in ${formatDuration(seconds)}; report ${report.html} (and ${report.markdown})`);
   return { html: report.html, markdown: report.markdown, aucTable: report.aucTable, seconds };
+}
+
+/**
+ * How often the demo's effect holds over seeds: the committed 5-seed benchmark of the same
+ * setting when there is one (bench/results/unlearning-<preset>.md), else how to measure it.
+ */
+function seedNote(o: DemoOptions): string[] {
+  const preset = demoBenchmarkPreset(o);
+  const measure = `one seed (${o.seed}) only; over seeds, run \`cli.ts synth --seeds 0,1,2,3,4\` ` +
+    "with this setting";
+  if (!preset) return [`demo: ${measure}`];
+  const file = fromFileUrl(new URL(`../bench/results/unlearning-${preset}.md`, import.meta.url));
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch {
+    return [`demo: ${measure} (\`deno task bench:unlearning --only ${preset}\` does it)`];
+  }
+  const verdicts = text.split("\n").filter((l) => l.startsWith("- "));
+  return [
+    `demo: one seed. The same setting over seeds 0-4 (cli.ts synth, ${file}):`,
+    ...verdicts.map((l) => `  ${l}`),
+  ];
 }
 
 export const demoCommand: CommandSpec<typeof demoSchema> = {

@@ -28,7 +28,8 @@ export const synthCommand: CommandSpec<typeof synthSchema> = {
 
 export const synthPretrainCommand: CommandSpec<typeof synthPretrainSchema> = {
   name: "synth-pretrain",
-  description: "pretrain the synthetic trunk on uncorrelated lesions (synth --init-weights)",
+  description:
+    "pretrain the synthetic trunk on lesions free of the shortcut (synth --init-weights)",
   schema: synthPretrainSchema,
   run: async (o) => {
     await pretrainSynthTrunk(o);

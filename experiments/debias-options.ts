@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { DebiasOptions } from "../debias/config.ts";
 import { CONFUSION_TARGETS } from "../debias/losses.ts";
 import { BACKEND_CHOICES } from "../gpu/select.ts";
+import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative } from "./option-parsers.ts";
 
@@ -61,6 +62,11 @@ export const unlearningScheduleFields = {
       value: "<x>",
     },
   ),
+  lrDecay: option(z.enum(LR_DECAYS).default("constant"), {
+    help: "the unlearning stage's learning rates: constant, or cosine (annealed to 0 by its " +
+      "last step, so runs end at settled weights)",
+    value: "<kind>",
+  }),
 };
 
 /** The compute backend: auto picks a hardware GPU, else the fastest CPU path. */

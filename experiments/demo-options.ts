@@ -6,6 +6,7 @@
  */
 
 import { z } from "zod";
+import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
 import { backendField } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative, number } from "./option-parsers.ts";
@@ -43,6 +44,11 @@ export const demoSchema = z.object({
   lrClass: option(nonNegative("--lr-class").default(0.01), {
     help: "SGD lr of TABE's head and boosted encoder optimiser",
     value: "<x>",
+  }),
+  lrDecay: option(z.enum(LR_DECAYS).default("cosine"), {
+    help: "learning rates over each run: cosine (annealed to 0, so the four runs end at settled " +
+      "weights and compare by what they learnt) or constant (the study)",
+    value: "<kind>",
   }),
   seed: option(count("--seed", 0).default(0), { help: "seed of data and weights", value: "<n>" }),
   out: option(z.string().min(1).default("./results/demo"), {
@@ -84,6 +90,8 @@ export function demoTrainArgs(o: DemoOptions): string[] {
     String(o.lrBase),
     "--lr-class",
     String(o.lrClass),
+    "--lr-decay",
+    o.lrDecay,
     "--seed",
     String(o.seed),
     "--num-workers",
@@ -92,4 +100,18 @@ export function demoTrainArgs(o: DemoOptions): string[] {
     o.backend,
     ...(o.quiet ? ["--quiet"] : []),
   ];
+}
+
+/**
+ * The benchmark preset (experiments/unlearning-presets.ts) whose `synth` flags are the demo's
+ * setting, when the demo runs at its defaults: its committed 5-seed table says how often the
+ * demo's effect holds. Undefined for any other setting.
+ */
+export function demoBenchmarkPreset(o: DemoOptions): string | undefined {
+  const defaults = demoSchema.parse({});
+  const setting = (x: DemoOptions) => {
+    const { seed: _seed, out: _out, backend: _backend, quiet: _quiet, ...rest } = x;
+    return JSON.stringify(rest);
+  };
+  return setting(o) === setting(defaults) && o.artefact === "marked" ? "marked" : undefined;
 }

@@ -15,6 +15,11 @@ export const synthPretrainSchema = z.object({
     help: "seed of the pretraining lesions and the initialisation (keep it off synth's --seeds)",
     value: "<n>",
   }),
+  artefacts: option(z.enum(["none", "uncorrelated"]).default("none"), {
+    help: "markings and rulers in the pretraining lesions: none (like ImageNet, which never " +
+      "taught a trunk to ignore them), or uncorrelated with malignancy",
+    value: "<kind>",
+  }),
   trainSize: option(count("--train-size", 8).default(6000), {
     help: "uncorrelated training lesions",
     value: "<n>",

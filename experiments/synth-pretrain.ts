@@ -3,12 +3,14 @@
  * ImageNet weights. The study fine-tuned trunks that already knew images; ours would otherwise
  * learn from scratch on the correlated training lesions, where the shortcut may be all it finds.
  * `pretrainSynthTrunk` trains the compact trunk and a main head on lesions of their own seed
- * (never one of the benchmark's) with every artefact drawn independently of malignancy
- * (correlation 0), then keeps the encoder alone as safetensors with its geometry in the
- * metadata; `loadSynthTrunk` builds a trunk from such a file. `cli.ts synth-pretrain` rebuilds
+ * (never one of the benchmark's) without markings or rulers (or, on request, with them drawn
+ * independently of malignancy), then keeps the encoder alone as safetensors with its geometry
+ * in the metadata; `loadSynthTrunk` builds a trunk from such a file. `cli.ts synth-pretrain` rebuilds
  * the shipped file, `synth --init-weights PATH` starts every method from it.
  */
 
+import { dirname } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { DataLoader } from "../data/loader.ts";
 import { makeSkinTrainSet, skinDataset } from "../data/synthetic/skin-artefacts.ts";
 import type { Backend } from "../gpu/backend.ts";
@@ -30,9 +32,16 @@ export const SYNTH_TRUNK_FORMAT = "skin-deep-unlearning/synth-trunk-v1";
 /** Where the shipped trunk lives (rebuilt by `cli.ts synth-pretrain` with its defaults). */
 export const SHIPPED_SYNTH_TRUNK = "experiments/weights/synth-trunk.safetensors";
 
+/** The shipped trunk's file wherever the toolkit is run from (`train --arch synth-cnn --pretrained`). */
+export function shippedSynthTrunkPath(): string {
+  return fromFileUrl(new URL("./weights/synth-trunk.safetensors", import.meta.url));
+}
+
 export interface SynthPretrainOptions {
   /** Seed of the pretraining lesions and of the trunk's initialisation. */
   seed: number;
+  /** Markings and rulers in the pretraining lesions: absent, or independent of malignancy. */
+  artefacts: PretrainArtefacts;
   trainSize: number;
   /** Held-out lesions (the same seed's "val" split) the file's AUC is measured on. */
   valSize: number;
@@ -49,13 +58,26 @@ export interface SynthPretrainOptions {
 
 export interface SynthPretrainResult {
   path: string;
-  /** Held-out AUC of the pretraining task (uncorrelated lesions). */
+  /** Held-out AUC of the pretraining task (lesions like the training ones). */
   valAuc: number;
   seconds: number;
 }
 
-/** Every artefact independent of malignancy: what the trunk sees before the benchmark. */
-const UNCORRELATED = { marked: 0, scale: 0, instrument: 0 };
+/**
+ * What the pretraining lesions carry. "none": no markings and no rulers (instrument styles
+ * independent of malignancy), as ImageNet never taught a trunk that a pen mark or a ruler means
+ * nothing; "uncorrelated": both drawn independently of malignancy, which teaches the trunk to
+ * ignore them before the benchmark starts.
+ */
+export type PretrainArtefacts = "none" | "uncorrelated";
+
+/** The pretraining set's artefact probabilities. */
+export function pretrainCorrelation(a: PretrainArtefacts) {
+  const absent = { malignant: 0, benign: 0 };
+  return a === "none"
+    ? { marked: absent, scale: absent, instrument: 0 }
+    : { marked: 0, scale: 0, instrument: 0 };
+}
 
 /** Trains and writes a pretrained trunk (encoder weights only); returns its held-out AUC. */
 export async function pretrainSynthTrunk(
@@ -63,12 +85,14 @@ export async function pretrainSynthTrunk(
   log: (line: string) => void = console.log,
 ): Promise<SynthPretrainResult> {
   const start = performance.now();
+  await Deno.mkdir(dirname(o.out) || ".", { recursive: true });
   const { backend, reason } = await selectBackend(o.backend);
   log(
-    `synth-pretrain: backend ${backend.name} (${reason}); ${o.trainSize} uncorrelated lesions ` +
+    `synth-pretrain: backend ${backend.name} (${reason}); ${o.trainSize} lesions ` +
+      `(${o.artefacts === "none" ? "no markings or rulers" : "artefacts uncorrelated"}) ` +
       `of seed ${o.seed}, ${o.epochs} epoch(s), ${o.imageSize} px, width ${o.width}`,
   );
-  const common = { seed: o.seed, size: o.imageSize, correlation: UNCORRELATED };
+  const common = { seed: o.seed, size: o.imageSize, correlation: pretrainCorrelation(o.artefacts) };
   const train = makeSkinTrainSet({ ...common, n: o.trainSize, split: "train" });
   const val = makeSkinTrainSet({ ...common, n: o.valSize, split: "val" });
   manualSeed(o.seed);
@@ -102,6 +126,7 @@ export async function pretrainSynthTrunk(
       width: String(o.width),
       imageSize: String(o.imageSize),
       seed: String(o.seed),
+      artefacts: o.artefacts,
       trainSize: String(o.trainSize),
       epochs: String(o.epochs),
       valAuc: valAuc.toFixed(4),

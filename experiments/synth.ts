@@ -203,6 +203,7 @@ export function synthSchedule(o: SynthOptions): UnlearningSchedule {
     baselineEpochs: o.baselineEpochs,
     warmupEpochs: o.warmupEpochs,
     debiasLrFactor: o.debiasLrFactor,
+    lrDecay: o.lrDecay,
   };
 }
 
@@ -241,7 +242,8 @@ function describe(o: SynthOptions): string {
     (o.initWeights ? `; trunk from ${o.initWeights}` : "; trunk from random weights") +
     (o.baselineEpochs ? `; ${o.baselineEpochs} baseline epoch(s) before unlearning` : "") +
     (o.warmupEpochs ? `; strengths warmed up over ${o.warmupEpochs} epoch(s)` : "") +
-    (o.debiasLrFactor !== 1 ? `; unlearning lr x${o.debiasLrFactor}` : "");
+    (o.debiasLrFactor !== 1 ? `; unlearning lr x${o.debiasLrFactor}` : "") +
+    (o.lrDecay === "cosine" ? "; lr annealed to 0 (cosine)" : "");
 }
 
 /** "+1.20 ± 0.45 (0.31)": mean ± sd of the per-lesion shift, (sd / the plain scores' sd). */

@@ -20,6 +20,7 @@ import { ProgressBar } from "../data/progress.ts";
 import type { Backend } from "../gpu/backend.ts";
 import { networkTensors, runDebiasEpoch, type StepValues } from "../debias/run-epoch.ts";
 import { allOptimisers, type DebiasOptimisers, makeDebiasStep } from "../debias/train-step.ts";
+import { decayedStep } from "../nn/optim/lr-decay.ts";
 import type { EpochRecord } from "./run-layout.ts";
 import {
   CHECKPOINT_FILE,
@@ -125,6 +126,9 @@ class SmoothedLosses {
   }
 }
 
+/** Options newer than some checkpoints, with the value those checkpoints were trained with. */
+const ADDED_LATER: Record<string, unknown> = { lrDecay: "constant" };
+
 /** Differences between the options of a checkpoint and this run that --resume cannot bridge. */
 export function resumeConflicts(
   saved: Record<string, unknown>,
@@ -132,9 +136,11 @@ export function resumeConflicts(
 ): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(now)) {
-    if (RESUMABLE.has(key)) continue;
-    if (JSON.stringify(saved[key]) !== JSON.stringify(value)) {
-      out.push(`${key}: checkpoint ${JSON.stringify(saved[key])}, now ${JSON.stringify(value)}`);
+    // A cosine curve spans the whole run, so its length is part of the computation.
+    if (RESUMABLE.has(key) && !(key === "nEpochs" && now.lrDecay !== "constant")) continue;
+    const was = key in saved ? saved[key] : ADDED_LATER[key];
+    if (JSON.stringify(was) !== JSON.stringify(value)) {
+      out.push(`${key}: checkpoint ${JSON.stringify(was)}, now ${JSON.stringify(value)}`);
     }
   }
   return out;
@@ -183,7 +189,9 @@ async function restore(
 export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
   const o = ctx.options;
   const net = await buildTrainNetwork(o, ctx.train.bias, ctx.backend);
-  const { step, optimisers } = makeDebiasStep(net, net.settings);
+  const made = makeDebiasStep(net, net.settings);
+  const { optimisers } = made;
+  const baseLrs = allOptimisers(optimisers).map((opt) => opt.lr);
   const loader = new DataLoader(ctx.train, {
     batchSize: o.batchSize,
     seed: o.seed,
@@ -204,6 +212,12 @@ export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
     const perEpoch = o.DEBUG
       ? Math.min(DEBUG_BATCHES, loader.batchesPerEpoch)
       : loader.batchesPerEpoch;
+    const step = decayedStep(made.step, allOptimisers(optimisers), {
+      decay: o.lrDecay,
+      totalSteps: o.nEpochs * perEpoch,
+      firstStep: progress.epoch * perEpoch,
+      baseLrs,
+    });
     for (let e = progress.epoch; e < o.nEpochs; e++) {
       const start = performance.now();
       const bar = o.quiet ? null : new ProgressBar({

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { DEBIAS_CONFIG_NAMES } from "../debias/config.ts";
+import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
 import { backendField, unlearningTermFields } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative, number } from "./option-parsers.ts";
@@ -124,6 +125,11 @@ export const trainSchema = z.object({
     value: "<x>",
   }),
   ...unlearningTermFields,
+  lrDecay: option(z.enum(LR_DECAYS).default("constant"), {
+    help: "learning rates over the run: constant (the study), or cosine (annealed to 0 by the " +
+      "last step, so a run ends at settled weights; an extension)",
+    value: "<kind>",
+  }),
   momentum: option(nonNegative("--momentum").default(0.9), {
     help: "SGD momentum",
     value: "<x>",

@@ -5,7 +5,10 @@
  * resumable, checksummed), else none (`--pretrained false`: the seeded initialisers). Both load
  * strictly: only the ImageNet classifier's keys may be left out. The input normalisation those
  * weights expect is the registry entry's, which the data pipeline applies
- * (experiments/train-data-common.ts trunkNormalisation).
+ * (experiments/train-data-common.ts trunkNormalisation). The synthetic benchmark's compact CNN
+ * has no ImageNet weights: its `--pretrained` is the shipped trunk pretrained on synthetic lesions
+ * without markings or rulers (experiments/weights/synth-trunk.safetensors, rebuilt by `cli.ts
+ * synth-pretrain`), the public stand-in for them.
  */
 
 import { fetchHubFile } from "../data/hub-download.ts";
@@ -13,6 +16,7 @@ import type { HttpContext } from "../data/http-download.ts";
 import type { Trunk } from "../nn/models/registry.ts";
 import { loadTrunkWeights } from "../nn/models/trunk-weights.ts";
 import { cacheRoot, hubBaseUrl, pretrainedSource } from "../nn/pretrained/source.ts";
+import { readSynthTrunkInfo, shippedSynthTrunkPath } from "./synth-pretrain.ts";
 
 /** The options the choice depends on (a subset of TrainOptions). */
 export interface TrunkWeightOptions {
@@ -48,6 +52,7 @@ export async function initTrunkWeights(
     return origin;
   }
   if (!o.pretrained) return undefined;
+  if (trunk.name === "synth-cnn") return await initSynthTrunk(trunk, log);
   const source = pretrainedSource(trunk.name);
   const got = await fetchHubFile(source, {
     progress: !o.quiet,
@@ -64,6 +69,25 @@ export async function initTrunkWeights(
     description: `ImageNet weights ${source.repo} (${how}, sha256 ${got.sha256.slice(0, 12)}…)`,
     path: got.path,
     sha256: got.sha256,
+  };
+  log(`trunk ${trunk.name}: ${origin.description}, ${report.loaded} tensors`);
+  return origin;
+}
+
+/** The shipped synthetic trunk, checked to be one, with the lesions it was pretrained on. */
+async function initSynthTrunk(
+  trunk: Trunk,
+  log: (line: string) => void,
+): Promise<TrunkWeightsOrigin> {
+  const path = shippedSynthTrunkPath();
+  const info = await readSynthTrunkInfo(path);
+  const report = await loadTrunkWeights(trunk, path, { source: `--pretrained (${path})` });
+  const m = info.metadata;
+  const origin = {
+    description: `the shipped synthetic trunk ${path} (${m.trainSize} lesions of seed ` +
+      `${m.seed}, artefacts ${m.artefacts ?? "uncorrelated"}, ${m.epochs} epochs at ` +
+      `${info.imageSize} px, held-out AUC ${m.valAuc})`,
+    path,
   };
   log(`trunk ${trunk.name}: ${origin.description}, ${report.loaded} tensors`);
   return origin;

@@ -9,7 +9,9 @@
  *  - `warmupEpochs`: after that, lambda, alpha and the gradient-reversal scale ramp linearly from
  *    0 to their values over this many epochs, step by step (DANN's warm-up, linear);
  *  - `debiasLrFactor`: the learning rates of the unlearning stage relative to the baseline
- *    stage's (the study fine-tuned at lr 0.0003).
+ *    stage's (the study fine-tuned at lr 0.0003);
+ *  - `lrDecay`: whether the unlearning stage's rates stay put or anneal to 0 (cosine), so that
+ *    every method ends at settled weights rather than wherever its last batches left it.
  * Used by `synth` and available to any runner that owns an encoder, a main head and bias heads.
  * Both stages check every network tensor for NaN at each loss read-back, as the plain runner does.
  */
@@ -21,6 +23,7 @@ import { type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import type { BiasHead } from "../debias/heads.ts";
 import { allOptimisers, type DebiasStep, makeDebiasStep } from "../debias/train-step.ts";
 import { type EpochLosses, networkTensors, runDebiasEpochs } from "../debias/run-epoch.ts";
+import { decayedStep, type LrDecay } from "../nn/optim/lr-decay.ts";
 
 export interface UnlearningSchedule {
   /** Epochs of the plain baseline step before the bias heads start (0: from the first step). */
@@ -29,6 +32,8 @@ export interface UnlearningSchedule {
   warmupEpochs: number;
   /** Learning-rate multiplier of the unlearning stage (1: the same lr throughout). */
   debiasLrFactor: number;
+  /** The unlearning stage's lr over its steps (default constant). */
+  lrDecay?: LrDecay;
 }
 
 /** The schedule of the study's synthetic runs so far: unlearning from the first step. */
@@ -159,7 +164,11 @@ export async function runUnlearningStage(o: ScheduledRunOptions): Promise<EpochL
   };
   const made = makeDebiasStep({ encoder: o.encoder, main: o.main, heads: o.heads }, settings);
   const offset = o.schedule.baselineEpochs;
-  const step = warmedStep(made.step, settings, o.schedule.warmupEpochs, o.loader.batchesPerEpoch);
+  const warmed = warmedStep(made.step, settings, o.schedule.warmupEpochs, o.loader.batchesPerEpoch);
+  const step = decayedStep(warmed, allOptimisers(made.optimisers), {
+    decay: o.schedule.lrDecay ?? "constant",
+    totalSteps: o.epochs * o.loader.batchesPerEpoch,
+  });
   try {
     return await runDebiasEpochs({
       ...o,

@@ -36,6 +36,8 @@ Deno.test("demo: baseline, LNTL+GRL, TABE and CLGR on a marking shortcut, then t
     }
     assert.match(result.aucTable, /plain \| marked/);
     assert.ok(lines.at(-1)?.includes(result.html), lines.at(-1));
+    assert.ok(lines.some((l) => /^\| CLGR \| .*DeLong/.test(l)), "the DeLong comparison");
+    assert.ok(lines.some((l) => l.startsWith("demo: one seed")), "how often it holds");
   } finally {
     Deno.removeSync(out, { recursive: true });
   }

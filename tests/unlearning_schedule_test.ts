@@ -5,7 +5,12 @@ import { cmnistSchema } from "../experiments/cmnist-options.ts";
 import { runCmnist } from "../experiments/cmnist.ts";
 import { runSynth, synthSets } from "../experiments/synth.ts";
 import { synthPretrainSchema } from "../experiments/synth-pretrain-options.ts";
-import { loadSynthTrunk, pretrainSynthTrunk } from "../experiments/synth-pretrain.ts";
+import {
+  loadSynthTrunk,
+  pretrainCorrelation,
+  pretrainSynthTrunk,
+} from "../experiments/synth-pretrain.ts";
+import { makeSkinTrainSet } from "../data/synthetic/skin-artefacts.ts";
 import { synthStart } from "../experiments/synth-start.ts";
 import { checkSchedule, warmedStep, warmupFactor } from "../experiments/unlearning-schedule.ts";
 import { resolveDebias } from "../debias/config.ts";
@@ -180,4 +185,18 @@ Deno.test("cmnist: McNemar's test against the same seed's baseline on the shared
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test("synth-pretrain's lesions: no markings or rulers by default, or drawn independently", () => {
+  const count = (a: Int32Array) => a.reduce((s, v) => s + v, 0);
+  const none = makeSkinTrainSet({ n: 64, size: 16, correlation: pretrainCorrelation("none") });
+  assertEqual([count(none.bias.marked), count(none.bias.scale)], [0, 0], "artefact-free");
+  const mixed = makeSkinTrainSet({
+    n: 64,
+    size: 16,
+    correlation: pretrainCorrelation("uncorrelated"),
+  });
+  const marked = count(mixed.bias.marked);
+  assertEqual(marked > 10 && marked < 54, true, `about half marked, got ${marked} of 64`);
+  assertEqual(synthPretrainSchema.parse({}).artefacts, "none", "the shipped trunk's default");
 });
