@@ -123,7 +123,14 @@ function seedNote(o: DemoOptions): string[] {
   } catch {
     return [`demo: ${measure} (\`deno task bench:unlearning --only ${preset}\` does it)`];
   }
-  const verdicts = text.split("\n").filter((l) => l.startsWith("- "));
+  // A verdict is a "- " list item; deno fmt may wrap it onto indented lines.
+  const verdicts: string[] = [];
+  for (const line of text.split("\n")) {
+    if (line.startsWith("- ")) verdicts.push(line);
+    else if (line.startsWith("  ") && verdicts.length && line.trim()) {
+      verdicts[verdicts.length - 1] += ` ${line.trim()}`;
+    } else if (verdicts.length && !line.trim()) break;
+  }
   return [
     `demo: one seed. The same setting over seeds 0-4 (cli.ts synth, ${file}):`,
     ...verdicts.map((l) => `  ${l}`),
