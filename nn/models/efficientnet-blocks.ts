@@ -102,19 +102,34 @@ function checkRate(rate: number): void {
   if (!(rate >= 0 && rate < 1)) throw new Error(`drop path rate ${rate} is not in [0, 1)`);
 }
 
-/** Depthwise conv, SE, pointwise projection; residual when shapes allow (timm's DS block). */
-export class DepthwiseSeparableConv extends Layer {
-  readonly conv_dw: Conv2d;
-  readonly bn1: BatchNorm2d;
-  readonly se: SqueezeExcite;
-  readonly conv_pw: Conv2d;
-  readonly bn2: BatchNorm2d;
+/** What both block kinds share: the residual connection, when the shapes allow, and its drop path. */
+abstract class MbBlock extends Layer {
   readonly hasSkip: boolean;
   readonly dropPathRate: number;
 
   constructor(o: MbBlockOptions) {
     super(o.backend);
     checkRate(o.dropPath);
+    this.hasSkip = o.stride === 1 && o.cin === o.cout;
+    this.dropPathRate = o.dropPath;
+  }
+
+  /** The block's output from its branch `h` and its input `x`. */
+  protected residual(h: Tensor, x: Tensor): Tensor {
+    return this.hasSkip ? add(dropPath(h, this.dropPathRate, this.training), x) : h;
+  }
+}
+
+/** Depthwise conv, SE, pointwise projection; residual when shapes allow (timm's DS block). */
+export class DepthwiseSeparableConv extends MbBlock {
+  readonly conv_dw: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly se: SqueezeExcite;
+  readonly conv_pw: Conv2d;
+  readonly bn2: BatchNorm2d;
+
+  constructor(o: MbBlockOptions) {
+    super(o);
     const b = o.backend;
     this.conv_dw = this.addModule(
       "conv_dw",
@@ -124,19 +139,17 @@ export class DepthwiseSeparableConv extends Layer {
     this.se = this.addModule("se", new SqueezeExcite(o.cin, o.seChannels, b));
     this.conv_pw = this.addModule("conv_pw", effnetConv(o.cin, o.cout, 1, { backend: b }));
     this.bn2 = this.addModule("bn2", new BatchNorm2d(o.cout, { backend: b }));
-    this.hasSkip = o.stride === 1 && o.cin === o.cout;
-    this.dropPathRate = o.dropPath;
   }
 
   forward(x: Tensor): Tensor {
     let h = silu(this.bn1.forward(this.conv_dw.forward(x)));
     h = this.bn2.forward(this.conv_pw.forward(this.se.forward(h)));
-    return this.hasSkip ? add(dropPath(h, this.dropPathRate, this.training), x) : h;
+    return this.residual(h, x);
   }
 }
 
 /** MBConv: 1x1 expansion, depthwise conv, SE, 1x1 linear projection, residual when it fits. */
-export class InvertedResidual extends Layer {
+export class InvertedResidual extends MbBlock {
   readonly conv_pw: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv_dw: Conv2d;
@@ -144,12 +157,9 @@ export class InvertedResidual extends Layer {
   readonly se: SqueezeExcite;
   readonly conv_pwl: Conv2d;
   readonly bn3: BatchNorm2d;
-  readonly hasSkip: boolean;
-  readonly dropPathRate: number;
 
   constructor(o: MbBlockOptions) {
-    super(o.backend);
-    checkRate(o.dropPath);
+    super(o);
     const b = o.backend;
     const mid = makeDivisible(o.cin * o.expand);
     this.conv_pw = this.addModule("conv_pw", effnetConv(o.cin, mid, 1, { backend: b }));
@@ -162,14 +172,12 @@ export class InvertedResidual extends Layer {
     this.se = this.addModule("se", new SqueezeExcite(mid, o.seChannels, b));
     this.conv_pwl = this.addModule("conv_pwl", effnetConv(mid, o.cout, 1, { backend: b }));
     this.bn3 = this.addModule("bn3", new BatchNorm2d(o.cout, { backend: b }));
-    this.hasSkip = o.stride === 1 && o.cin === o.cout;
-    this.dropPathRate = o.dropPath;
   }
 
   forward(x: Tensor): Tensor {
     let h = silu(this.bn1.forward(this.conv_pw.forward(x)));
     h = silu(this.bn2.forward(this.conv_dw.forward(h)));
     h = this.bn3.forward(this.conv_pwl.forward(this.se.forward(h)));
-    return this.hasSkip ? add(dropPath(h, this.dropPathRate, this.training), x) : h;
+    return this.residual(h, x);
   }
 }

@@ -26,6 +26,7 @@ import {
   effnetConv,
   InvertedResidual,
   makeDivisible,
+  type MbBlockOptions,
 } from "./efficientnet-blocks.ts";
 
 /** One stage of B0: block kind, repeats, depthwise kernel, first stride, expansion, channels. */
@@ -77,15 +78,9 @@ export interface EfficientNetOptions {
 }
 
 /** One block of the built network, as plain data (what the layout tests count). */
-export interface BlockPlan {
+export interface BlockPlan extends Omit<MbBlockOptions, "dropPath" | "backend"> {
   stage: number;
   kind: "ds" | "ir";
-  cin: number;
-  cout: number;
-  kernel: number;
-  stride: number;
-  expand: number;
-  seChannels: number;
 }
 
 /** The blocks a width / depth multiplier gives, in order, with the stem and head widths. */
