@@ -7,7 +7,7 @@
 import type { Backend } from "../../gpu/backend.ts";
 import { constant } from "../init.ts";
 import { Layer } from "../module.ts";
-import { batchNorm } from "../ops/batchnorm.ts";
+import { batchNorm, batchNormReLU } from "../ops/batchnorm.ts";
 import { Tensor } from "../tensor.ts";
 
 export interface BatchNormLayerOptions {
@@ -46,19 +46,50 @@ abstract class BatchNormBase extends Layer {
   }
 
   forward(x: Tensor): Tensor {
+    this.#checkInput(x);
+    const y = batchNorm(
+      x,
+      this.weight,
+      this.bias,
+      this.runningMean,
+      this.runningVar,
+      this.#options(),
+    );
+    if (this.training) this.#countBatch();
+    return y;
+  }
+
+  /**
+   * relu(this(x) + residual?) without keeping the normalised tensor for the backward pass
+   * (nn/ops/batchnorm.ts): what the conv-bn-relu trunks call to fit their activations in memory.
+   */
+  forwardReLU(x: Tensor, residual?: Tensor): Tensor {
+    this.#checkInput(x);
+    const { runningMean, runningVar } = this;
+    const y = batchNormReLU(
+      x,
+      this.weight,
+      this.bias,
+      runningMean,
+      runningVar,
+      this.#options(),
+      residual,
+    );
+    if (this.training) this.#countBatch();
+    return y;
+  }
+
+  #checkInput(x: Tensor): void {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(
         `${this.constructor.name}(${this.numFeatures}) given input [${x.shape}]; expected rank ` +
           `${this.ranks.join(" or ")} with ${this.numFeatures} channels`,
       );
     }
-    const y = batchNorm(x, this.weight, this.bias, this.runningMean, this.runningVar, {
-      training: this.training,
-      momentum: this.momentum,
-      eps: this.eps,
-    });
-    if (this.training) this.#countBatch();
-    return y;
+  }
+
+  #options() {
+    return { training: this.training, momentum: this.momentum, eps: this.eps };
   }
 
   /** num_batches_tracked += 1 on the device (three tiny kernels; no host round trip). */

@@ -42,8 +42,8 @@ export class DenseLayer extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.conv1.forward(relu(this.norm1.forward(x)));
-    return this.conv2.forward(relu(this.norm2.forward(h)));
+    const h = this.conv1.forward(this.norm1.forwardReLU(x));
+    return this.conv2.forward(this.norm2.forwardReLU(h));
   }
 }
 
@@ -80,7 +80,7 @@ export class Transition extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return avgPool2d(this.conv.forward(relu(this.norm.forward(x))), { kernel: 2, stride: 2 });
+    return avgPool2d(this.conv.forward(this.norm.forwardReLU(x)), { kernel: 2, stride: 2 });
   }
 }
 
@@ -112,7 +112,7 @@ class DenseFeatures extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    let h = relu(this.norm0.forward(this.conv0.forward(x)));
+    let h = this.norm0.forwardReLU(this.conv0.forward(x));
     h = maxPool2d(h, { kernel: 3, stride: 2, padding: 1 });
     for (const stage of this.stages) h = stage.forward(h);
     return this.norm5.forward(h);

@@ -12,7 +12,6 @@ import { BatchNorm2d } from "../layers/batchnorm.ts";
 import { Conv2d, type Pair } from "../layers/conv.ts";
 import { Linear } from "../layers/linear.ts";
 import { Layer } from "../module.ts";
-import { relu } from "../ops/elementwise.ts";
 import { concat } from "../ops/layout.ts";
 import { avgPool2d, globalAvgPool2d, maxPool2d } from "../ops/pool.ts";
 import type { Tensor } from "../tensor.ts";
@@ -47,7 +46,7 @@ export class BasicConv2d extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return relu(this.bn.forward(this.conv.forward(x)));
+    return this.bn.forwardReLU(this.conv.forward(x));
   }
 }
 

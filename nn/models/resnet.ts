@@ -13,7 +13,6 @@ import { Sequential } from "../layers/container.ts";
 import { Conv2d } from "../layers/conv.ts";
 import { Linear } from "../layers/linear.ts";
 import { Layer } from "../module.ts";
-import { add, relu } from "../ops/elementwise.ts";
 import { globalAvgPool2d, maxPool2d } from "../ops/pool.ts";
 import type { Tensor } from "../tensor.ts";
 
@@ -72,9 +71,9 @@ export class BasicBlock extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(relu(this.bn1.forward(this.conv1.forward(x)))));
+    const out = this.conv2.forward(this.bn1.forwardReLU(this.conv1.forward(x)));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(out, identity));
+    return this.bn2.forwardReLU(out, identity);
   }
 }
 
@@ -108,11 +107,10 @@ export class Bottleneck extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    let out = relu(this.bn1.forward(this.conv1.forward(x)));
-    out = relu(this.bn2.forward(this.conv2.forward(out)));
-    out = this.bn3.forward(this.conv3.forward(out));
+    let out = this.bn1.forwardReLU(this.conv1.forward(x));
+    out = this.bn2.forwardReLU(this.conv2.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return relu(add(out, identity));
+    return this.bn3.forwardReLU(this.conv3.forward(out), identity);
   }
 }
 
@@ -201,7 +199,7 @@ export class ResNet extends Layer {
 
   /** Stem, four stages and global average pooling: [N, C, H, W] to [N, numFeatures]. */
   features(x: Tensor): Tensor {
-    let h = relu(this.bn1.forward(this.conv1.forward(x)));
+    let h = this.bn1.forwardReLU(this.conv1.forward(x));
     if (!this.smallInput) h = maxPool2d(h, { kernel: 3, stride: 2, padding: 1 });
     for (const stage of this.stages) h = stage.forward(h);
     return globalAvgPool2d(h);

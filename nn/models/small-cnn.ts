@@ -10,7 +10,6 @@ import { BatchNorm2d } from "../layers/batchnorm.ts";
 import { Conv2d } from "../layers/conv.ts";
 import { Linear } from "../layers/linear.ts";
 import { Layer } from "../module.ts";
-import { relu } from "../ops/elementwise.ts";
 import { flatten } from "../ops/layout.ts";
 import { maxPool2d } from "../ops/pool.ts";
 import type { Tensor } from "../tensor.ts";
@@ -49,8 +48,8 @@ export class SmallCnn extends Layer {
     if (x.rank !== 4 || x.shape[1] !== c || x.shape[2] !== 28 || x.shape[3] !== 28) {
       throw new Error(`SmallCnn expects input [N, ${c}, 28, 28], got [${x.shape}]`);
     }
-    const h = maxPool2d(relu(this.bn1.forward(this.conv1.forward(x))), { kernel: 2 });
-    const y = maxPool2d(relu(this.bn2.forward(this.conv2.forward(h))), { kernel: 2 });
+    const h = maxPool2d(this.bn1.forwardReLU(this.conv1.forward(x)), { kernel: 2 });
+    const y = maxPool2d(this.bn2.forwardReLU(this.conv2.forward(h)), { kernel: 2 });
     return flatten(y);
   }
 
