@@ -14,8 +14,9 @@
  * (add `--only` to get those too), prints the device memory each column held after the first
  * and the last step, and by default runs our webgpu and cpu columns beside PyTorch on the CPU
  * and, where CUDA is present, on the GPU (FP32, TF32 off), with 1 warm-up and 3 timed steps and
- * a 1800 s budget per cell. The cpu column's rows share one WASM heap (4 GiB at most), whose
- * freed blocks serve later requests of their own size only: time large trunks one per run.
+ * a 1800 s budget per cell. The cpu column's rows share one WASM heap (4 GiB at most): a later
+ * row reuses what an earlier one left pooled, so its memory column counts that too; time large
+ * trunks one per run for memory figures of their own.
  */
 
 import { dirname } from "node:path";

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One prepared call on the lent GPU machine (issue 14), within 8 minutes: unpack `.dc/` (made by
+# tools/device-pack.sh), print the adapter, run the kernel tests with WebGPU required (every
+# kernel's comparison with the reference), then the benchmark with PyTorch CUDA in the same run. Each
+# stage has its own time limit, so a slow one cannot eat the next one's share. Everything goes
+# to $OUT (the device tool brings it back); commit bench.md under bench/results/ with the date.
+#
+#   run: bash tools/device-bench.sh        carry: [".dc"]
+#
+# Off the GPU machine `DEVICE_BENCH_LOCAL=1 bash tools/device-bench.sh` uses this machine's deno
+# and adapter (Mesa's software one in CI) with short limits: a rehearsal of the script itself.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# The suite's files that compare kernels across backends (WebGPU among them when it is there).
+kernel_tests=$(grep -l "comparedBackends\|gpuOrNull\|allBackends\|webgpuBackend" tests/*_test.ts)
+if [ "${1:-}" = --list-tests ]; then
+  echo $kernel_tests
+  exit 0
+fi
+out=${OUT:-results/device}
+mkdir -p "$out"
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+local_run=${DEVICE_BENCH_LOCAL:-0}
+
+if [ "$local_run" != 1 ]; then
+  for f in .dc/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  python3 -c "import lzma,shutil;shutil.copyfileobj(lzma.open('.dc/deno.xz'),open('/tmp/deno','wb'))"
+  chmod +x /tmp/deno
+  export PATH=/tmp:$PATH
+  icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+  python3 -c "import tarfile;tarfile.open('.dc/deno-dir.tar.xz').extractall('/tmp/deno-dir')"
+  export DENO_DIR=/tmp/deno-dir
+  cfg=(--config .dc/deno.json --no-lock --cached-only)
+  tests_s=150 bench_s=300 trunk_batch=32
+else
+  cfg=()
+  tests_s=60 bench_s=60 trunk_batch=2
+fi
+
+stage() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$out/stages.txt"; }
+
+stage "adapter"
+deno eval '
+const a = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+if (!a) { console.log("no WebGPU adapter"); Deno.exit(1); }
+const limits = Object.fromEntries(
+  ["maxBufferSize", "maxStorageBufferBindingSize", "maxComputeWorkgroupStorageSize",
+   "maxComputeInvocationsPerWorkgroup"].map((k) => [k, String(a.limits[k])]),
+);
+console.log(JSON.stringify({ info: a.info, features: [...a.features], limits }, null, 1));
+' 2>&1 | tee "$out/adapter.txt"
+command -v nvidia-smi > /dev/null && nvidia-smi -L | tee -a "$out/adapter.txt"
+
+stage "kernel tests (REQUIRE_WEBGPU=1, ${tests_s} s at most)"
+REQUIRE_WEBGPU=1 timeout "$tests_s" deno test "${cfg[@]}" -P --parallel $kernel_tests \
+  > "$out/tests.txt" 2>&1
+echo "tests rc $?" | tee -a "$out/stages.txt"
+grep -E "^(ok|FAILED) \|" "$out/tests.txt" | tail -1 | tee -a "$out/stages.txt"
+
+stage "bench W1-W4 and the trunks (${bench_s} s at most)"
+timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 \
+  --backends webgpu --peers torch-cuda --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
+echo "bench rc $?" | tee -a "$out/stages.txt"
+timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --model resnet18,resnext101_32x8d,efficientnet_b3 \
+  --image-size 256 --batch "$trunk_batch" --budget 60 --backends webgpu --peers torch-cuda \
+  --out "$out/bench-trunks.md" > "$out/bench-trunks.log" 2>&1
+echo "trunk bench rc $?" | tee -a "$out/stages.txt"
+stage "done"
