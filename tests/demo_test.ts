@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runDemo } from "../cli/commands-demo.ts";
+import { demoSeedNote, runDemo } from "../cli/commands-demo.ts";
 import { demoSchema } from "../experiments/demo-options.ts";
 import { RUN_FILES } from "../experiments/run-layout.ts";
 
@@ -41,4 +41,18 @@ Deno.test("demo: baseline, LNTL+GRL, TABE and CLGR on a marking shortcut, then t
   } finally {
     Deno.removeSync(out, { recursive: true });
   }
+});
+
+Deno.test("demo: at its defaults it quotes the committed five-seed verdicts of its setting and the stronger one", () => {
+  const note = demoSeedNote(demoSchema.parse({})).join("\n");
+  for (const preset of ["marked", "marked-deep-long"]) {
+    const table = Deno.readTextFileSync(
+      new URL(`../bench/results/unlearning-${preset}.md`, import.meta.url),
+    );
+    const verdict = table.split("\n").find((l) => l.startsWith("- LNTL+GRL:"));
+    assert.ok(verdict, `${preset}: a committed LNTL+GRL verdict`);
+    assert.ok(note.includes(verdict), `${preset}: the note quotes "${verdict}"`);
+  }
+  assert.match(demoSeedNote(demoSchema.parse({ seed: "3" })).join("\n"), /over seeds 0-4/);
+  assert.match(demoSeedNote(demoSchema.parse({ epochs: "2" }))[0], /one seed \(0\) only/);
 });
