@@ -46,17 +46,7 @@ abstract class BatchNormBase extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    this.#checkInput(x);
-    const y = batchNorm(
-      x,
-      this.weight,
-      this.bias,
-      this.runningMean,
-      this.runningVar,
-      this.#options(),
-    );
-    if (this.training) this.#countBatch();
-    return y;
+    return this.#apply(x, false);
   }
 
   /**
@@ -64,32 +54,21 @@ abstract class BatchNormBase extends Layer {
    * (nn/ops/batchnorm.ts): what the conv-bn-relu trunks call to fit their activations in memory.
    */
   forwardReLU(x: Tensor, residual?: Tensor): Tensor {
-    this.#checkInput(x);
-    const { runningMean, runningVar } = this;
-    const y = batchNormReLU(
-      x,
-      this.weight,
-      this.bias,
-      runningMean,
-      runningVar,
-      this.#options(),
-      residual,
-    );
-    if (this.training) this.#countBatch();
-    return y;
+    return this.#apply(x, true, residual);
   }
 
-  #checkInput(x: Tensor): void {
+  #apply(x: Tensor, fuseReLU: boolean, residual?: Tensor): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(
         `${this.constructor.name}(${this.numFeatures}) given input [${x.shape}]; expected rank ` +
           `${this.ranks.join(" or ")} with ${this.numFeatures} channels`,
       );
     }
-  }
-
-  #options() {
-    return { training: this.training, momentum: this.momentum, eps: this.eps };
+    const options = { training: this.training, momentum: this.momentum, eps: this.eps };
+    const args = [x, this.weight, this.bias, this.runningMean, this.runningVar, options] as const;
+    const y = fuseReLU ? batchNormReLU(...args, residual) : batchNorm(...args);
+    if (this.training) this.#countBatch();
+    return y;
   }
 
   /** num_batches_tracked += 1 on the device (three tiny kernels; no host round trip). */

@@ -41,13 +41,20 @@ function blendInPlace(target: Tensor, a: number, value: Tensor, b: number): void
   backend.free(blended);
 }
 
+/** The layout and the mean and variance an input is normalised with. */
+interface NormStatistics {
+  s: BatchNormShape;
+  mean: Tensor;
+  variance: Tensor;
+}
+
 /** Batch statistics (moving the running ones) in training, the running ones in evaluation. */
 function statistics(
   x: Tensor,
   perChannel: { gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor },
   training: boolean,
   momentum: number,
-): { s: BatchNormShape; mean: Tensor; variance: Tensor } {
+): NormStatistics {
   if (x.dtype !== "f32") throw new Error(`batchNorm needs an f32 input, got ${x.dtype}`);
   const s = layoutOf(x);
   for (const [name, t] of Object.entries(perChannel)) checkChannelTensor(name, t, x, s.c);
@@ -73,7 +80,7 @@ function normGrads(
   gamma: Tensor,
   beta: Tensor,
   g: Storage,
-  st: { s: BatchNormShape; mean: Tensor; variance: Tensor },
+  st: NormStatistics,
   eps: number,
   training: boolean,
 ): (Tensor | null)[] {
@@ -100,7 +107,7 @@ function normalise(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
-  st: { mean: Tensor; variance: Tensor; s: BatchNormShape },
+  st: NormStatistics,
   eps: number,
 ): Storage {
   return x.backend.batchNormApply(
