@@ -150,7 +150,8 @@ export function demoSeedNote(o: DemoOptions): string[] {
   const stronger = benchResult(STRONGER_PRESET);
   if (stronger) {
     lines.push(
-      `demo: 16 epochs with --deep-aux --grl-scale 0.3 instead (${stronger.file}):`,
+      `demo: ${STRONGER_PRESET} over the same seeds (${stronger.file}; its flags in ` +
+        "experiments/unlearning-presets.ts):",
       ...stronger.verdicts.map((l) => `  ${l}`),
     );
   }

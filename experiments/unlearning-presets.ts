@@ -34,14 +34,17 @@ const commonFlags = (epochs: number) =>
 const COMMON = commonFlags(8);
 
 const LABEL_AWARE_STRONG = ["--label-aware-aux", "--grl-scale", "1", "--lambdaa", "0.1"] as const;
+const MARKED = ["--marked", "--correlation", "0.6"] as const;
+const RULERS = ["--rulers", "--correlation", "0.9"] as const;
+const SHIPPED_TRUNK = ["--init-weights", "experiments/weights/synth-trunk.safetensors"] as const;
+/** A bias head with a 128-unit hidden layer, its gradient reversed at `grl`. */
+const deepAux = (grl: string) => ["--deep-aux", "--grl-scale", grl] as const;
 
 export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "marked",
     args: [
-      "--marked",
-      "--correlation",
-      "0.6",
+      ...MARKED,
       ...COMMON,
       "--debias-config",
       "baseline,LNTL+GRL,CLGR",
@@ -55,9 +58,7 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "marked-label-aware",
     args: [
-      "--marked",
-      "--correlation",
-      "0.6",
+      ...MARKED,
       ...COMMON,
       ...LABEL_AWARE_STRONG,
       "--debias-config",
@@ -71,13 +72,9 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "marked-deep",
     args: [
-      "--marked",
-      "--correlation",
-      "0.6",
+      ...MARKED,
       ...COMMON,
-      "--deep-aux",
-      "--grl-scale",
-      "0.3",
+      ...deepAux("0.3"),
       "--debias-config",
       "baseline,LNTL+GRL",
     ],
@@ -90,13 +87,9 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "marked-deep-long",
     args: [
-      "--marked",
-      "--correlation",
-      "0.6",
+      ...MARKED,
       ...commonFlags(16),
-      "--deep-aux",
-      "--grl-scale",
-      "0.3",
+      ...deepAux("0.3"),
       "--debias-config",
       "baseline,LNTL+GRL",
     ],
@@ -108,12 +101,9 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "rulers",
     args: [
-      "--rulers",
-      "--correlation",
-      "0.9",
+      ...RULERS,
       ...COMMON,
-      "--init-weights",
-      "experiments/weights/synth-trunk.safetensors",
+      ...SHIPPED_TRUNK,
       "--debias-config",
       "baseline,LNTL+GRL,CLGR",
     ],
@@ -126,15 +116,10 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "rulers-deep-long",
     args: [
-      "--rulers",
-      "--correlation",
-      "0.9",
+      ...RULERS,
       ...commonFlags(16),
-      "--init-weights",
-      "experiments/weights/synth-trunk.safetensors",
-      "--deep-aux",
-      "--grl-scale",
-      "0.3",
+      ...SHIPPED_TRUNK,
+      ...deepAux("0.3"),
       "--debias-config",
       "baseline,LNTL+GRL",
     ],
@@ -146,15 +131,10 @@ export const UNLEARNING_PRESETS: readonly UnlearningPreset[] = [
   {
     name: "rulers-deep-long-grl0.6",
     args: [
-      "--rulers",
-      "--correlation",
-      "0.9",
+      ...RULERS,
       ...commonFlags(16),
-      "--init-weights",
-      "experiments/weights/synth-trunk.safetensors",
-      "--deep-aux",
-      "--grl-scale",
-      "0.6",
+      ...SHIPPED_TRUNK,
+      ...deepAux("0.6"),
       "--debias-config",
       "baseline,LNTL+GRL",
     ],
