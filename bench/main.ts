@@ -6,14 +6,14 @@
  * results/bench/latest.md; progress goes to stderr.
  *
  * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference
- * --peers tfjs-webgpu,tfjs-cpu,torch (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
+ * --peers tfjs-webgpu,tfjs-cpu,torch,torch-cuda,torch-cuda-amp (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
  * --cached-only (passed on to the tfjs child process). Unknown flags are ignored with a warning.
  *
  * The study's trunks (issue 13): `--model resnext101_32x8d[,efficientnet_b3,...] --image-size 256
  * --batch 8` times one training step of each (bench/trunk-rows.ts) instead of the rows above
  * (add `--only` to get those too), prints the device memory each column held after the first
  * and the last step, and by default runs our webgpu and cpu columns beside PyTorch on the CPU
- * and, where CUDA is present, on the GPU (FP32, TF32 off), with 1 warm-up and 3 timed steps and
+ * and, where CUDA is present, on the GPU (FP32 with TF32 off, and TF32 with bfloat16 autocast), with 1 warm-up and 3 timed steps and
  * a 1800 s budget per cell. The cpu column's rows share one WASM heap (4 GiB at most): a later
  * row reuses what an earlier one left pooled, so its memory column counts that too; time large
  * trunks one per run for memory figures of their own.
@@ -21,14 +21,14 @@
 
 import { dirname } from "node:path";
 import { runTfjsPeer } from "./peers/tfjs_column.ts";
-import { runTorchPeer, TORCH_THREADS } from "./peers/torch.ts";
+import { runTorchPeer, TORCH_THREADS, type TorchDevice } from "./peers/torch.ts";
 import { OUR_BACKENDS, type OurBackendName, REFERENCE_BUDGET_S, runOurColumn } from "./ours.ts";
 import { logCell } from "./ours.ts";
 import { selectWorkloads, type WorkloadSpec } from "./specs.ts";
 import { type Column, renderDecodeTable, renderTable } from "./table.ts";
 import { renderMemoryTable, trunkSpecs } from "./trunk-rows.ts";
 
-const PEERS = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu", "torch-cuda"] as const;
+const PEERS = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu", "torch-cuda", "torch-cuda-amp"] as const;
 /** What a plain run compares with (torch-cuda is asked for, or comes with --model). */
 const DEFAULT_PEERS: readonly PeerName[] = ["tfjs-webgpu", "tfjs-cpu", "torch-cpu"];
 type PeerName = (typeof PEERS)[number];
@@ -123,7 +123,7 @@ export function parseOptions(args: string[]): Options {
     [o.warmup, o.runs] = [1, 3];
     if (!budgetGiven) o.budgetS = 1800;
     if (!backendsGiven) o.backends = ["webgpu", "cpu"];
-    if (!peersGiven) o.peers = ["torch-cpu", "torch-cuda"];
+    if (!peersGiven) o.peers = ["torch-cpu", "torch-cuda", "torch-cuda-amp"];
   }
   if (quick) {
     [o.warmup, o.runs] = [1, 3];
@@ -135,8 +135,8 @@ export function parseOptions(args: string[]): Options {
 async function runPeer(name: PeerName, specs: WorkloadSpec[], o: Options): Promise<Column> {
   const run = { warmup: o.warmup, runs: o.runs, budgetS: o.budgetS, threads: o.threads };
   console.error(`[${name}] starting`);
-  const column = name === "torch-cpu" || name === "torch-cuda"
-    ? await runTorchPeer(specs, { ...run, device: name === "torch-cpu" ? "cpu" : "cuda" })
+  const column = name.startsWith("torch-")
+    ? await runTorchPeer(specs, { ...run, device: name.slice("torch-".length) as TorchDevice })
     : await runTfjsPeer(name === "tfjs-webgpu" ? "webgpu" : "cpu", specs, {
       ...run,
       cachedOnly: o.cachedOnly,

@@ -29,6 +29,7 @@ const OUR_COUNTERPART: Record<string, string[]> = {
   "tfjs-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
   "torch-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
   "torch-cuda": ["webgpu"],
+  "torch-cuda-amp": ["webgpu"],
 };
 
 function ratioPairs(columns: Column[]): RatioPair[] {

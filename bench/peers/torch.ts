@@ -1,5 +1,5 @@
 /**
- * The PyTorch CPU column: runs torch_bench.py with the system Python when `import torch` works
+ * The PyTorch columns (CPU, CUDA FP32, CUDA mixed precision): runs torch_bench.py with the system Python when `import torch` works
  * there; otherwise the column is reported missing with the reason, never a failed benchmark.
  */
 
@@ -12,12 +12,18 @@ export const TORCH_PYTHON = "/usr/bin/python3";
 /** The thread count the issue fixes for the PyTorch column (and, by default, for our cpu). */
 export const TORCH_THREADS = 2;
 
-/** Where the PyTorch column runs: the CPU, or CUDA's first GPU (FP32, TF32 off). */
-export type TorchDevice = "cpu" | "cuda";
+/**
+ * Where the PyTorch column runs (bench/peers/torch_place.py): the CPU, CUDA's first GPU in FP32
+ * with TF32 off, or the same GPU with TF32 on and autocast to bfloat16.
+ */
+export type TorchDevice = "cpu" | "cuda" | "cuda-amp";
 
+const CUDA_PROBE =
+  "import torch, sys; torch.cuda.is_available() or sys.exit('CUDA: torch sees no GPU')";
 const PROBE: Record<TorchDevice, string> = {
   cpu: "import torch; print(torch.__version__)",
-  cuda: "import torch, sys; torch.cuda.is_available() or sys.exit('CUDA: torch sees no GPU')",
+  cuda: CUDA_PROBE,
+  "cuda-amp": CUDA_PROBE,
 };
 
 async function torchAvailable(device: TorchDevice): Promise<string | null> {

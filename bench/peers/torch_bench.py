@@ -1,5 +1,5 @@
-"""PyTorch peer of `deno task bench`: the same workloads, timed the same way (on the CPU; the
-trunk rows also on CUDA, see torch_trunks.py).
+"""PyTorch peer of `deno task bench`: the same workloads, timed the same way, on the CPU or on
+CUDA in FP32 or mixed precision (torch_place.py; the trunk rows are in torch_trunks.py).
 
 Reads one JSON request from argv[1] and prints JSON lines on stdout (see bench/peers/protocol.ts:
 its info, each row's start, first-call time and result), so the Deno side stays the only place
@@ -16,6 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_place import Place
 from torch_trunks import trunk_step_fn
 
 
@@ -93,19 +94,22 @@ class GradReverse(torch.autograd.Function):
         return -0.1 * g
 
 
-def synth_debias_step_fn(w):
+def synth_debias_step_fn(w, place):
     """The study's TABE + GRL (CLGR) two-phase step on the synthetic trunk, as debias/train-step.ts
     runs it: phase 1 BCE + alpha x confusion, stepping the encoder and main head and the boosted
     encoder optimiser; phase 2 a fresh forward, gradient reversal, weighted cross-entropy of the
     bias head, stepping the main optimiser and the head's."""
     g = torch.Generator().manual_seed(0)
     n, size = w["batch"], w["size"]
+    dev = place.device
     encoder, features = synth_trunk(w["width"])
     main = nn.Sequential(nn.Dropout(0.5), nn.Linear(features, 1))
     aux = nn.Linear(features, 2)
-    x = torch.randn(n, 3, size, size, generator=g)
-    target = (torch.arange(n) % 2).float()
-    marked = (torch.arange(n) % 3 == 0).long()
+    for m in (encoder, main, aux):
+        m.to(dev)
+    x = torch.randn(n, 3, size, size, generator=g).to(dev)
+    target = (torch.arange(n) % 2).float().to(dev)
+    marked = (torch.arange(n) % 3 == 0).long().to(dev)
     counts = torch.bincount(marked, minlength=2).float()
     inverse = n / counts
     weights = inverse / inverse.sum()
@@ -119,17 +123,19 @@ def synth_debias_step_fn(w):
     def step():
         for o in (opt_main, opt_conf, opt_aux):
             o.zero_grad()
-        feat = encoder(x)
-        loss_main = F.binary_cross_entropy_with_logits(main(feat).squeeze(1), target)
-        u = torch.rand(n, 2, generator=g)
-        confusion = -0.03 * (u * F.log_softmax(aux(feat), 1)).sum() / n
+        u = torch.rand(n, 2, generator=g).to(dev)
+        with place.autocast():
+            feat = encoder(x)
+            loss_main = F.binary_cross_entropy_with_logits(main(feat).squeeze(1), target)
+            confusion = -0.03 * (u * F.log_softmax(aux(feat), 1)).sum() / n
         (loss_main + confusion).backward()
         opt_main.step()
         opt_conf.step()
         opt_main.zero_grad()
         opt_aux.zero_grad()
-        feat2 = GradReverse.apply(encoder(x))
-        loss_aux = F.cross_entropy(aux(feat2), marked, weight=weights)
+        with place.autocast():
+            feat2 = GradReverse.apply(encoder(x))
+            loss_aux = F.cross_entropy(aux(feat2), marked, weight=weights)
         loss_aux.backward()
         opt_main.step()
         opt_aux.step()
@@ -138,16 +144,18 @@ def synth_debias_step_fn(w):
     return step
 
 
-def train_step_fn(model, batch, size, classes, weight_decay):
+def train_step_fn(model, batch, size, classes, weight_decay, place):
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, 3, size, size, generator=g)
-    y = torch.randint(0, classes, (batch,), generator=g)
+    x = torch.randn(batch, 3, size, size, generator=g).to(place.device)
+    y = torch.randint(0, classes, (batch,), generator=g).to(place.device)
+    model.to(place.device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=weight_decay)
     model.train()
 
     def step():
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        with place.autocast():
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
         return loss.item()
@@ -155,42 +163,55 @@ def train_step_fn(model, batch, size, classes, weight_decay):
     return step
 
 
-def conv_shapes(w):
+def conv_shapes(w, device="cpu"):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(w["n"], w["c"], w["h"], w["w"], generator=g)
     k = torch.randn(w["o"], w["c"], w["k"], w["k"], generator=g) * 0.05
-    return x, k
+    return x.to(device), k.to(device)
 
 
-def make_step(w):
-    kind = w["kind"]
+def make_step(w, place):
+    """One timed call of a row; each ends with its result in host memory as FP32."""
+    kind, dev, host = w["kind"], place.device, place.to_host
     if kind == "matmul":
         g = torch.Generator().manual_seed(0)
-        a = torch.randn(w["m"], w["k"], generator=g)
-        b = torch.randn(w["k"], w["n"], generator=g)
-        return lambda: torch.mm(a, b).numpy()
-    if kind == "conv_fwd":
-        x, k = conv_shapes(w)
-        return lambda: F.conv2d(x, k, padding=w["pad"]).numpy()
-    if kind == "conv_bwd":
-        x, k = conv_shapes(w)
-        gy = torch.randn(F.conv2d(x, k, padding=w["pad"]).shape)
+        a = torch.randn(w["m"], w["k"], generator=g).to(dev)
+        b = torch.randn(w["k"], w["n"], generator=g).to(dev)
 
         def step():
-            gx = torch.nn.grad.conv2d_input(x.shape, k, gy, padding=w["pad"])
-            gw = torch.nn.grad.conv2d_weight(x, k.shape, gy, padding=w["pad"])
-            return gx.numpy(), gw.numpy()
+            with place.autocast():
+                return host(torch.mm(a, b))
+
+        return step
+    if kind == "conv_fwd":
+        x, k = conv_shapes(w, dev)
+
+        def step():
+            with place.autocast():
+                return host(F.conv2d(x, k, padding=w["pad"]))
+
+        return step
+    if kind == "conv_bwd":
+        x, k = conv_shapes(w, dev)
+        gy = torch.randn(F.conv2d(x, k, padding=w["pad"]).shape, device=dev)
+
+        def step():
+            with place.autocast():
+                gx = torch.nn.grad.conv2d_input(x.shape, k, gy, padding=w["pad"])
+                gw = torch.nn.grad.conv2d_weight(x, k.shape, gy, padding=w["pad"])
+            return host(gx), host(gw)
 
         return step
     if kind == "resnet18":
         model = resnet18(w["classes"], False)
-        return train_step_fn(model, w["batch"], w["size"], w["classes"], 0.0)
+        return train_step_fn(model, w["batch"], w["size"], w["classes"], 0.0, place)
     if kind == "small_cnn":
-        return train_step_fn(small_cnn(), w["batch"], w["size"], w["classes"], 0.0)
+        return train_step_fn(small_cnn(), w["batch"], w["size"], w["classes"], 0.0, place)
     if kind == "colored_mnist":
-        return train_step_fn(colored_mnist_net(), w["batch"], w["size"], w["classes"], 5e-4)
+        net = colored_mnist_net()
+        return train_step_fn(net, w["batch"], w["size"], w["classes"], 5e-4, place)
     if kind == "synth_debias":
-        return synth_debias_step_fn(w)
+        return synth_debias_step_fn(w, place)
     raise ValueError(f"torch_bench.py: unknown workload kind {kind!r}")
 
 
@@ -244,10 +265,8 @@ def main():
     torch.set_num_threads(req["threads"])
     torch.manual_seed(0)
     rate = calibrate(req["calibration"], req["calibrationFlops"])
-    info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    device = req.get("device", "cpu")
-    if device == "cuda":
-        info += f", {torch.cuda.get_device_name(0)}, FP32 (TF32 off)"
+    place = Place(req.get("device", "cpu"))
+    info = f"torch {torch.__version__}, {torch.get_num_threads()} threads{place.describe()}"
     emit({"info": info})
     for w in req["workloads"]:
         grad = w["kind"] not in ("matmul", "conv_fwd", "conv_bwd")
@@ -255,13 +274,11 @@ def main():
         try:
             memory = None
             if w["kind"] == "trunk":
-                step, memory = trunk_step_fn(w, device)
-            elif device != "cpu":
-                raise ValueError(f"the {device} column times the trunk rows (--model) only")
+                step, memory = trunk_step_fn(w, place)
             else:
-                step = make_step(w)
+                step = make_step(w, place)
             # the calibration ran on the CPU: no guess for another device
-            estimate = w["flops"] / rate if device == "cpu" else None
+            estimate = None if place.cuda else w["flops"] / rate
             with torch.enable_grad() if grad else torch.no_grad():
                 out = measure(step, req["warmup"], req["runs"], req["budgetS"],
                               estimate, req["estimateSlack"], w["id"])

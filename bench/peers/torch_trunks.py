@@ -1,10 +1,13 @@
 """The trunk rows of `deno task bench --model NAME` on PyTorch's side (bench/trunk-rows.ts is
 ours): torchvision's model of that name with a 10-class classifier, one SGD-momentum step of
-the cross-entropy on a fixed batch, in FP32 (TF32 off on CUDA). Dropout and stochastic depth
-are off and Inception's auxiliary head is left out, as in ours. Memory after each step: the
-process's resident set on the CPU, the caching allocator's reserved bytes on CUDA.
+the cross-entropy on a fixed batch, in the precision of the column's place (torch_place.py).
+Dropout and stochastic depth are off and Inception's auxiliary head is left out, as in ours.
+Memory after each step: the process's resident set on the CPU; on CUDA the bytes its tensors
+hold (`memory_allocated`), with `max_memory_allocated` as the peak, the measure issue 14 sets
+our device memory against.
 """
 
+import gc
 import os
 import resource
 
@@ -30,11 +33,14 @@ def _rss():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def trunk_step_fn(w, device):
+def trunk_step_fn(w, place):
     """(step, memory): one training step, and what it held after the first and last steps."""
-    if device == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+    device = place.device
+    if place.cuda:
+        # an earlier row's tensors are gone by now; its peak must not count as this row's
+        gc.collect()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     model = build(w["model"], w["classes"]).to(device).train()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(w["batch"], 3, w["size"], w["size"], generator=g).to(device)
@@ -43,11 +49,12 @@ def trunk_step_fn(w, device):
     seen = []
 
     def held():
-        return torch.cuda.memory_reserved() if device == "cuda" else _rss()
+        return torch.cuda.memory_allocated() if place.cuda else _rss()
 
     def step():
         opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        with place.autocast():
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         opt.step()
         value = loss.item()
@@ -57,8 +64,8 @@ def trunk_step_fn(w, device):
     def memory():
         if not seen:
             return None
-        if device == "cuda":
-            peak, what = torch.cuda.max_memory_reserved(), "cuda"
+        if place.cuda:
+            peak, what = torch.cuda.max_memory_allocated(), "cuda allocated"
         else:
             peak, what = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss"
         second = seen[min(1, len(seen) - 1)]
