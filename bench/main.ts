@@ -7,7 +7,9 @@
  *
  * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference
  * --peers tfjs-webgpu,tfjs-cpu,torch,torch-cuda,torch-cuda-amp (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
- * --cached-only (passed on to the tfjs child process). Unknown flags are ignored with a warning.
+ * --cached-only (passed on to the tfjs child process)  --profile (after each webgpu cell, one more
+ * call under GPU timestamps: wall time against kernel time, and the kernels that took most;
+ * bench/gpu-profile.ts). Unknown flags are ignored with a warning.
  *
  * The study's trunks (issue 13): `--model resnext101_32x8d[,efficientnet_b3,...] --image-size 256
  * --batch 8` times one training step of each (bench/trunk-rows.ts) instead of the rows above
@@ -24,6 +26,7 @@ import { runTfjsPeer } from "./peers/tfjs_column.ts";
 import { runTorchPeer, TORCH_THREADS, type TorchDevice } from "./peers/torch.ts";
 import { OUR_BACKENDS, type OurBackendName, REFERENCE_BUDGET_S, runOurColumn } from "./ours.ts";
 import { logCell } from "./ours.ts";
+import { renderProfiles } from "./gpu-profile.ts";
 import { selectWorkloads, type WorkloadSpec } from "./specs.ts";
 import { type Column, renderDecodeTable, renderTable } from "./table.ts";
 import { renderMemoryTable, trunkSpecs } from "./trunk-rows.ts";
@@ -53,6 +56,7 @@ interface Options {
   models: string[];
   imageSize: number;
   batch: number;
+  profile: boolean;
 }
 
 const VALUED = new Set(["--only", "--backends", "--peers", "--budget", "--threads", "--out"]);
@@ -93,6 +97,7 @@ export function parseOptions(args: string[]): Options {
     models: [],
     imageSize: 256,
     batch: 8,
+    profile: false,
   };
   let quick = false;
   let budgetGiven = false;
@@ -102,6 +107,7 @@ export function parseOptions(args: string[]): Options {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
     if (flag === "--quick") quick = true;
     else if (flag === "--cached-only") o.cachedOnly = true;
+    else if (flag === "--profile") o.profile = true;
     else if (VALUED.has(flag)) {
       const value = inline ?? args[++i];
       if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -225,6 +231,10 @@ async function main(): Promise<void> {
   const sections = specs.length ? [renderTable(specs, columns), environment(columns, o)] : [];
   const memory = renderMemoryTable(specs, columns);
   if (memory) sections.push(memory);
+  for (const c of columns) {
+    const profiles = c.profiles && renderProfiles(specs, c.profiles);
+    if (profiles) sections.push(profiles);
+  }
   if (!o.models.length && (!o.only || o.only.includes("decode"))) {
     const decode = await decodeSection();
     if (decode) sections.push(decode);

@@ -9,6 +9,7 @@ import type { Backend } from "../gpu/backend.ts";
 import { CpuBackend } from "../gpu/cpu/backend.ts";
 import { webgpuBackend } from "../gpu/select.ts";
 import { createWasmBackend } from "../gpu/wasm/backend.ts";
+import { profileCall } from "./gpu-profile.ts";
 import { calibrate, fmtS, measure, type Measurement } from "./measure.ts";
 import { CALIBRATION, CALIBRATION_FLOPS, valueOf, type WorkloadSpec } from "./specs.ts";
 import type { Column } from "./table.ts";
@@ -26,6 +27,8 @@ export interface RunOptions {
   runs: number;
   budgetS: number;
   threads: number;
+  /** Profile one more call of each webgpu cell (bench/gpu-profile.ts). */
+  profile?: boolean;
 }
 
 async function openBackend(name: OurBackendName, threads: number): Promise<[Backend, string]> {
@@ -78,6 +81,9 @@ export async function runOurColumn(
         m = await measure(prepared.step, { ...o, budgetS, estimateS, estimateSlack: 3 });
         const memory = prepared.memory?.();
         if (m.kind === "ok" && memory) m.memory = memory;
+        if (m.kind === "ok" && o.profile && name === "webgpu") {
+          (column.profiles ??= new Map()).set(spec.id, await profileCall(backend, prepared.step));
+        }
       } finally {
         prepared.dispose();
       }

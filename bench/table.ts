@@ -4,6 +4,7 @@
  * that holds no number says why in a numbered footnote, so a missing peer never reads as zero.
  */
 
+import type { RowProfile } from "./gpu-profile.ts";
 import type { Measurement } from "./measure.ts";
 import { higherIsBetter, valueOf, type WorkloadSpec } from "./specs.ts";
 
@@ -16,6 +17,8 @@ export interface Column {
   unavailable?: string;
   /** True for our own backends (they are the numerators of the ratios). */
   ours?: boolean;
+  /** `--profile`: each row's profiled call, or why there is none (webgpu only). */
+  profiles?: Map<string, RowProfile | string>;
 }
 
 /** Ratio columns: ours / peer; "best" is the fastest of our columns in the row. */

@@ -9,7 +9,7 @@ import type { Backend } from "./backend.ts";
 import { CpuBackend } from "./cpu/backend.ts";
 import { createWasmBackend } from "./wasm/backend.ts";
 import { WebGpuBackend } from "./webgpu/backend.ts";
-import { createGpuRuntime, NoAdapterError } from "./webgpu/runtime.ts";
+import { createGpuRuntime, NoAdapterError } from "./webgpu/device.ts";
 
 /** `cpu` is the WASM SIMD backend; `cpu-reference` the TypeScript oracle. */
 export const BACKEND_CHOICES = ["auto", "webgpu", "cpu", "cpu-reference"] as const;

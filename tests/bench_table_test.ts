@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseOptions } from "../bench/main.ts";
+import { renderProfiles } from "../bench/gpu-profile.ts";
 import { selectWorkloads } from "../bench/specs.ts";
 import { type Column, renderTable } from "../bench/table.ts";
 
@@ -24,4 +25,19 @@ Deno.test("bench: --model asks for PyTorch on the CPU and in both CUDA precision
   const o = parseOptions(["--model", "resnet18"]);
   assert.deepEqual(o.peers, ["torch-cpu", "torch-cuda", "torch-cuda-amp"]);
   assert.deepEqual(parseOptions(["--peers", "torch-cuda-amp"]).peers, ["torch-cuda-amp"]);
+});
+
+Deno.test("bench --profile: a row's kernels, the longest first, the rest summed", () => {
+  const [w1] = selectWorkloads(["W1"]);
+  const kernels = Array.from({ length: 10 }, (_, i) => ({
+    kernel: `k${i}`,
+    calls: 2,
+    seconds: (10 - i) * 1e-3,
+  }));
+  const text = renderProfiles([w1], new Map([[w1.id, { wallS: 0.11, dispatches: 20, kernels }]]))!;
+  assert(text.includes("wall 0.11 s, kernels 55.0 ms (50 % of wall), 20 dispatches"), text);
+  assert(text.includes("| k0 | 2 | 10.0 ms | 18.2 % | 5.00 ms |"), text);
+  assert(text.includes("| 2 other kernels | 4 | 3.00 ms | 5.5 % | 750 µs |"), text);
+  const none = renderProfiles([w1], new Map([[w1.id, "no timestamps"]]))!;
+  assert(none.includes("not profiled (no timestamps)"), none);
 });

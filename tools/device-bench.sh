@@ -60,11 +60,11 @@ echo "tests rc $?" | tee -a "$out/stages.txt"
 grep -E "^(ok|FAILED) \|" "$out/tests.txt" | tail -1 | tee -a "$out/stages.txt"
 
 stage "bench W1-W4 and the trunks (${bench_s} s at most)"
-timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 \
+timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 --profile \
   --backends webgpu --peers torch-cuda,torch-cuda-amp --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
 echo "bench rc $?" | tee -a "$out/stages.txt"
 timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --model resnet18,resnext101_32x8d,efficientnet_b3 \
-  --image-size 256 --batch "$trunk_batch" --budget 60 --backends webgpu --peers torch-cuda,torch-cuda-amp \
+  --image-size 256 --batch "$trunk_batch" --budget 60 --profile --backends webgpu --peers torch-cuda,torch-cuda-amp \
   --out "$out/bench-trunks.md" > "$out/bench-trunks.log" 2>&1
 echo "trunk bench rc $?" | tee -a "$out/stages.txt"
 stage "done"

@@ -7,6 +7,7 @@
 import { type DType, Storage, type TypedArray } from "../types.ts";
 import { BufferPool } from "./buffer-pool.ts";
 import { OrderedQueue } from "./ordered-queue.ts";
+import { GpuProfiler, type KernelTime, timestampSelfTest } from "./profiler.ts";
 import { kernelSource } from "./shader-source.ts";
 
 /** A GPU tensor's memory: a pooled buffer that may be larger than the tensor. */
@@ -65,6 +66,8 @@ export class GpuRuntime {
   /** Submits and writes in program order around host steps (ordered-queue.ts). */
   #queue = new OrderedQueue((err) => this.#errors.push((err as Error).message ?? String(err)));
   dispatchCount = 0;
+  #profiler: GpuProfiler | null = null;
+  #timestampCheck: Promise<string | null> | null = null;
 
   constructor(readonly device: GPUDevice, readonly adapter: AdapterReport, maxBufferSize: number) {
     this.pool = new BufferPool(device, maxBufferSize);
@@ -200,10 +203,18 @@ export class GpuRuntime {
       entries,
     });
     if (!this.#encoder) this.#encoder = this.device.createCommandEncoder();
-    if (!this.#pass) this.#pass = this.#encoder.beginComputePass();
+    if (this.#profiler) {
+      // a pass of its own, with a timestamp at either end
+      this.#pass?.end();
+      this.#pass = this.#encoder.beginComputePass(this.#profiler.passFor(`${k.family}.${k.entry}`));
+    } else if (!this.#pass) this.#pass = this.#encoder.beginComputePass();
     this.#pass.setPipeline(pipeline);
     this.#pass.setBindGroup(0, bindGroup);
     this.#pass.dispatchWorkgroups(k.dispatch[0], k.dispatch[1], k.dispatch[2]);
+    if (this.#profiler) {
+      this.#pass.end();
+      this.#pass = null;
+    }
     this.#pending++;
     this.dispatchCount++;
     if (this.#pending >= MAX_BATCH) this.flush();
@@ -223,17 +234,44 @@ export class GpuRuntime {
   flush(): void {
     if (!this.#encoder) return;
     if (this.#pass) this.#pass.end();
+    const readTimestamps = this.#profiler?.resolve(this.#encoder) ?? null;
     const commands = this.#encoder.finish();
     const params = this.#queue.busy ? this.#paramBytes.slice(0) : this.#paramBytes;
     this.#queue.do(() => {
       this.device.queue.writeBuffer(this.#paramBuffer, 0, params, 0, PARAM_SLOT * MAX_BATCH);
       this.device.queue.submit([commands]);
+      readTimestamps?.();
     });
     this.#encoder = null;
     this.#pass = null;
     this.#pending = 0;
     for (const b of this.#deferredRelease) this.pool.release(b);
     this.#deferredRelease = [];
+  }
+
+  /**
+   * Starts timing every dispatch on the GPU (profiler.ts), once timestamps have passed their
+   * self-test on this device; throws naming the reason where they cannot be used.
+   */
+  async startProfile(): Promise<void> {
+    this.#timestampCheck ??= timestampSelfTest(this.device);
+    const reason = await this.#timestampCheck;
+    if (reason) throw new Error(`GPU profiling is unavailable: ${reason}`);
+    if (this.#profiler) throw new Error("a GPU profile is already running");
+    this.flush();
+    this.#profiler = new GpuProfiler(this.device, MAX_BATCH);
+  }
+
+  /** Ends the profile: GPU seconds per kernel since startProfile, the longest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const profiler = this.#profiler;
+    if (!profiler) throw new Error("no GPU profile is running");
+    this.flush();
+    this.#profiler = null;
+    await this.#queue.idle();
+    const times = await profiler.collect();
+    profiler.destroy();
+    return times;
   }
 
   /** Throws the shader or validation errors WebGPU reported since the last check. */
@@ -312,51 +350,4 @@ export class GpuRuntime {
       }
     });
   }
-}
-
-/** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
-export class NoAdapterError extends Error {}
-
-/**
- * Asks for the adapter's real limits: the defaults (128 MiB storage binding) are too small.
- * Deno offers one adapter per power preference (on a machine with two GPUs, the discrete one
- * for "high-performance" and the integrated one for "low-power").
- */
-export async function createGpuRuntime(
-  powerPreference: GPUPowerPreference = "high-performance",
-): Promise<GpuRuntime> {
-  if (!("gpu" in navigator) || !navigator.gpu) {
-    throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
-  }
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference });
-  if (!adapter) {
-    throw new NoAdapterError(
-      "no WebGPU adapter found: install a GPU driver with Vulkan support, or Mesa's software " +
-        "adapter (Debian package mesa-vulkan-drivers), or use --backend cpu",
-    );
-  }
-  const limits = adapter.limits;
-  const num = (v: number | bigint) => Number(v);
-  const required: Record<string, number> = {
-    maxBufferSize: num(limits.maxBufferSize),
-    maxStorageBufferBindingSize: num(limits.maxStorageBufferBindingSize),
-    maxComputeWorkgroupStorageSize: num(limits.maxComputeWorkgroupStorageSize),
-    maxComputeInvocationsPerWorkgroup: num(limits.maxComputeInvocationsPerWorkgroup),
-    maxComputeWorkgroupSizeX: num(limits.maxComputeWorkgroupSizeX),
-    maxComputeWorkgroupSizeY: num(limits.maxComputeWorkgroupSizeY),
-    maxStorageBuffersPerShaderStage: num(limits.maxStorageBuffersPerShaderStage),
-  };
-  const device = await adapter.requestDevice({ requiredLimits: required });
-  device.lost.then((info) => {
-    if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
-  });
-  const info = adapter.info;
-  const report: AdapterReport = {
-    description: info.description || info.device || "unknown adapter",
-    vendor: info.vendor || "unknown vendor",
-    isSoftware: info.isFallbackAdapter === true ||
-      /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? ""),
-  };
-  const maxBuffer = Math.min(required.maxBufferSize, required.maxStorageBufferBindingSize);
-  return new GpuRuntime(device, report, maxBuffer);
 }

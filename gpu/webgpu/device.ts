@@ -1,0 +1,57 @@
+/**
+ * Opens the WebGPU device a runtime drives: the adapter of a power preference, with its real
+ * limits and the optional features the runtime can use once they pass a self-test.
+ */
+
+import { type AdapterReport, GpuRuntime } from "./runtime.ts";
+
+/** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
+export class NoAdapterError extends Error {}
+
+/**
+ * Asks for the adapter's real limits: the defaults (128 MiB storage binding) are too small.
+ * Deno offers one adapter per power preference (on a machine with two GPUs, the discrete one
+ * for "high-performance" and the integrated one for "low-power").
+ */
+export async function createGpuRuntime(
+  powerPreference: GPUPowerPreference = "high-performance",
+): Promise<GpuRuntime> {
+  if (!("gpu" in navigator) || !navigator.gpu) {
+    throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
+  }
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference });
+  if (!adapter) {
+    throw new NoAdapterError(
+      "no WebGPU adapter found: install a GPU driver with Vulkan support, or Mesa's software " +
+        "adapter (Debian package mesa-vulkan-drivers), or use --backend cpu",
+    );
+  }
+  const limits = adapter.limits;
+  const num = (v: number | bigint) => Number(v);
+  const required: Record<string, number> = {
+    maxBufferSize: num(limits.maxBufferSize),
+    maxStorageBufferBindingSize: num(limits.maxStorageBufferBindingSize),
+    maxComputeWorkgroupStorageSize: num(limits.maxComputeWorkgroupStorageSize),
+    maxComputeInvocationsPerWorkgroup: num(limits.maxComputeInvocationsPerWorkgroup),
+    maxComputeWorkgroupSizeX: num(limits.maxComputeWorkgroupSizeX),
+    maxComputeWorkgroupSizeY: num(limits.maxComputeWorkgroupSizeY),
+    maxStorageBuffersPerShaderStage: num(limits.maxStorageBuffersPerShaderStage),
+  };
+  // Asked for where offered; used only once startProfile's self-test passes.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query")
+    ? ["timestamp-query"]
+    : [];
+  const device = await adapter.requestDevice({ requiredLimits: required, requiredFeatures });
+  device.lost.then((info) => {
+    if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
+  });
+  const info = adapter.info;
+  const report: AdapterReport = {
+    description: info.description || info.device || "unknown adapter",
+    vendor: info.vendor || "unknown vendor",
+    isSoftware: info.isFallbackAdapter === true ||
+      /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? ""),
+  };
+  const maxBuffer = Math.min(required.maxBufferSize, required.maxStorageBufferBindingSize);
+  return new GpuRuntime(device, report, maxBuffer);
+}
