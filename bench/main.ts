@@ -9,7 +9,9 @@
  * --peers tfjs-webgpu,tfjs-cpu,torch,torch-cuda,torch-cuda-amp (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
  * --cached-only (passed on to the tfjs child process)  --profile (after each webgpu cell, one more
  * call under GPU timestamps: wall time against kernel time, and the kernels that took most;
- * bench/gpu-profile.ts). Unknown flags are ignored with a warning.
+ * bench/gpu-profile.ts)  --repeat N (the kernel rows launch N times per timed call and read back
+ * the last result: their rate without one read-back's latency). Unknown flags are ignored with a
+ * warning.
  *
  * The study's trunks (issue 13): `--model resnext101_32x8d[,efficientnet_b3,...] --image-size 256
  * --batch 8` times one training step of each (bench/trunk-rows.ts) instead of the rows above
@@ -27,7 +29,7 @@ import { runTorchPeer, TORCH_THREADS, type TorchDevice } from "./peers/torch.ts"
 import { OUR_BACKENDS, type OurBackendName, REFERENCE_BUDGET_S, runOurColumn } from "./ours.ts";
 import { logCell } from "./ours.ts";
 import { renderProfiles } from "./gpu-profile.ts";
-import { selectWorkloads, type WorkloadSpec } from "./specs.ts";
+import { selectWorkloads, withRepeat, type WorkloadSpec } from "./specs.ts";
 import { type Column, renderDecodeTable, renderTable } from "./table.ts";
 import { renderMemoryTable, trunkSpecs } from "./trunk-rows.ts";
 
@@ -57,10 +59,12 @@ interface Options {
   imageSize: number;
   batch: number;
   profile: boolean;
+  /** Launches per timed call of the kernel rows (specs.ts withRepeat). */
+  repeat: number;
 }
 
 const VALUED = new Set(["--only", "--backends", "--peers", "--budget", "--threads", "--out"]);
-for (const f of ["--tfjs-bundle", "--model", "--image-size", "--batch"]) VALUED.add(f);
+for (const f of ["--tfjs-bundle", "--model", "--image-size", "--batch", "--repeat"]) VALUED.add(f);
 
 function list(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -98,6 +102,7 @@ export function parseOptions(args: string[]): Options {
     imageSize: 256,
     batch: 8,
     profile: false,
+    repeat: 1,
   };
   let quick = false;
   let budgetGiven = false;
@@ -119,6 +124,7 @@ export function parseOptions(args: string[]): Options {
       if (flag === "--model") o.models = list(value);
       if (flag === "--image-size") o.imageSize = Math.round(positive(flag, value));
       if (flag === "--batch") o.batch = Math.round(positive(flag, value));
+      if (flag === "--repeat") o.repeat = Math.round(positive(flag, value));
       if (flag === "--budget") [o.budgetS, budgetGiven] = [positive(flag, value), true];
       if (flag === "--threads") o.threads = Math.round(positive(flag, value));
       if (flag === "--out") o.out = value;
@@ -188,7 +194,9 @@ function environment(columns: Column[], o: Options): string {
     `- date: ${new Date().toISOString()}; Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ` +
     `${Deno.build.os}/${Deno.build.arch}; ${cpuModel()}, ${navigator.hardwareConcurrency} cores`,
     `- each cell: median of ${o.runs} timed calls after ${o.warmup} warm-up(s), result read ` +
-    `back to the host; cells over ${o.budgetS} s (cpu-reference: ` +
+    `back to the host${
+      o.repeat > 1 ? ` (kernel rows: ${o.repeat} launches per call, the last one read back)` : ""
+    }; cells over ${o.budgetS} s (cpu-reference: ` +
     `${Math.min(o.budgetS, REFERENCE_BUDGET_S)} s) skipped`,
   ];
   for (const c of columns) if (c.info) lines.push(`- ${c.name}: ${c.info}`);
@@ -206,12 +214,12 @@ async function writeAtomic(path: string, text: string): Promise<void> {
 async function main(): Promise<void> {
   const o = parseOptions(Deno.args);
   const only = o.only?.filter((n) => n !== "decode") ?? null;
-  const specs = o.models.length
-    ? [
-      ...(only ? selectWorkloads(only) : []),
-      ...trunkSpecs(o.models, o.imageSize, o.batch),
-    ]
-    : selectWorkloads(only);
+  const specs = withRepeat(
+    o.models.length
+      ? [...(only ? selectWorkloads(only) : []), ...trunkSpecs(o.models, o.imageSize, o.batch)]
+      : selectWorkloads(only),
+    o.repeat,
+  );
   const columns: Column[] = [];
   for (const name of o.backends) {
     columns.push(await runOurColumn(name, specs, o));

@@ -41,6 +41,8 @@ export interface WorkloadSpec {
   width: number;
   /** trunk: the registry name of the trunk (bench/trunk-rows.ts). */
   model?: string;
+  /** Kernel rows (--repeat): launches per timed call, the last one's result read back. */
+  repeat?: number;
   /** Floating-point operations of one call (training: about 3x the forward pass); used for
    * GFLOP/s and to guess a slow cell's time before running it. */
   flops: number;
@@ -153,6 +155,18 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     flops: 2 * 1024 ** 3,
   },
   {
+    ...ZERO,
+    id: "W1L",
+    group: "W1",
+    label: "W1 matmul 4096³",
+    kind: "matmul",
+    unit: "GFLOP/s",
+    m: 4096,
+    n: 4096,
+    k: 4096,
+    flops: 2 * 4096 ** 3,
+  },
+  {
     ...W2,
     id: "W2f",
     group: "W2",
@@ -223,6 +237,24 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     flops: 6 * synthTrunkFlops(DEMO.batch, DEMO.size, DEMO.width),
   },
 ];
+
+/** Row kinds that time a kernel alone, which --repeat launches several times per call. */
+export const KERNEL_KINDS: readonly WorkloadKind[] = ["matmul", "conv_fwd", "conv_bwd"];
+
+/**
+ * `--repeat N`: kernel rows launch N times per timed call and read back only the last result, so
+ * their figure is the kernel's rate rather than one read-back's latency (about 11 ms per read
+ * in Deno 2.9's WebGPU, whose mapAsync sleeps 10 ms between device polls). Every column does
+ * the same; FLOPs count every launch.
+ */
+export function withRepeat(specs: readonly WorkloadSpec[], repeat: number): WorkloadSpec[] {
+  if (repeat === 1) return [...specs];
+  return specs.map((s) =>
+    KERNEL_KINDS.includes(s.kind)
+      ? { ...s, repeat, flops: s.flops * repeat, label: `${s.label}, ×${repeat} per read-back` }
+      : s
+  );
+}
 
 /** The row's number from the median seconds of one call. */
 export function valueOf(spec: WorkloadSpec, seconds: number): number {

@@ -10,7 +10,6 @@ import { Sequential } from "../nn/layers/container.ts";
 import type { Layer } from "../nn/module.ts";
 import { resnet18 } from "../nn/models/resnet.ts";
 import { smallCnn } from "../nn/models/small-cnn.ts";
-import { matmul } from "../nn/ops/matmul.ts";
 import { randn } from "../nn/ops/random.ts";
 import { SGD } from "../nn/optim/sgd.ts";
 import { setDefaultBackend } from "../nn/tensor.ts";
@@ -60,18 +59,29 @@ async function readAndFree(backend: Backend, list: Storage[]): Promise<void> {
   for (const s of list) backend.free(s);
 }
 
+/** A kernel row's call: `spec.repeat` launches (1 unless --repeat), the last one read back. */
+function launches(backend: Backend, s: WorkloadSpec, launch: () => Storage[]) {
+  return async () => {
+    let out = launch();
+    for (let i = 1; i < (s.repeat ?? 1); i++) {
+      for (const r of out) backend.free(r);
+      out = launch();
+    }
+    await readAndFree(backend, out);
+  };
+}
+
 function convRow(backend: Backend, s: WorkloadSpec, grads: boolean): PreparedWorkload {
   const p = convParams(s);
   const x = randn([s.n, s.c, s.h, s.w], 1, { backend });
   const w = randn([s.o, s.c, s.k, s.k], 2, { backend });
   const gy = randn([s.n, s.o, p.oh, p.ow], 3, { backend });
   const step = grads
-    ? () =>
-      readAndFree(backend, [
-        backend.conv2dGradInput(gy.storage, w.storage, p),
-        backend.conv2dGradWeight(x.storage, gy.storage, p),
-      ])
-    : () => readAndFree(backend, [backend.conv2d(x.storage, w.storage, p)]);
+    ? launches(backend, s, () => [
+      backend.conv2dGradInput(gy.storage, w.storage, p),
+      backend.conv2dGradWeight(x.storage, gy.storage, p),
+    ])
+    : launches(backend, s, () => [backend.conv2d(x.storage, w.storage, p)]);
   return { step, dispose: () => [x, w, gy].forEach((t) => t.dispose()) };
 }
 
@@ -99,11 +109,17 @@ function trainRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
 function matmulRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
   const a = randn([s.m, s.k], 5, { backend });
   const b = randn([s.k, s.n], 6, { backend });
-  const step = async () => {
-    const c = matmul(a, b);
-    await c.data();
-    c.dispose();
+  const params = {
+    batch: 1,
+    m: s.m,
+    n: s.n,
+    k: s.k,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
   };
+  const step = launches(backend, s, () => [backend.matmul(a.storage, b.storage, params)]);
   return { step, dispose: () => [a, b].forEach((t) => t.dispose()) };
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseOptions } from "../bench/main.ts";
 import { renderProfiles } from "../bench/gpu-profile.ts";
-import { selectWorkloads } from "../bench/specs.ts";
+import { selectWorkloads, withRepeat } from "../bench/specs.ts";
 import { type Column, renderTable } from "../bench/table.ts";
 
 const ok = (seconds: number) => ({ kind: "ok" as const, seconds, runs: 3, firstS: seconds });
@@ -40,4 +40,16 @@ Deno.test("bench --profile: a row's kernels, the longest first, the rest summed"
   assert(text.includes("| 2 other kernels | 4 | 3.00 ms | 5.5 % | 750 µs |"), text);
   const none = renderProfiles([w1], new Map([[w1.id, "no timestamps"]]))!;
   assert(none.includes("not profiled (no timestamps)"), none);
+});
+
+Deno.test("bench --repeat: kernel rows count every launch; training rows are unchanged", () => {
+  const specs = selectWorkloads(["W1", "W3"]);
+  const repeated = withRepeat(specs, 5);
+  const byId = new Map(repeated.map((s) => [s.id, s]));
+  const w1 = specs.find((s) => s.id === "W1")!;
+  assert.equal(byId.get("W1")!.flops, 5 * w1.flops);
+  assert.equal(byId.get("W1")!.repeat, 5);
+  assert.match(byId.get("W1")!.label, /×5 per read-back/);
+  assert.deepEqual(byId.get("W3"), specs.find((s) => s.id === "W3"));
+  assert.equal(parseOptions(["--repeat", "20"]).repeat, 20);
 });

@@ -53,6 +53,9 @@ console.log(JSON.stringify({ info: a.info, features: [...a.features], limits }, 
 ' 2>&1 | tee "$out/adapter.txt"
 command -v nvidia-smi > /dev/null && nvidia-smi -L | tee -a "$out/adapter.txt"
 
+stage "read-back floor"
+deno run "${cfg[@]}" -A bench/readback_probe.ts 2>&1 | tee "$out/readback.txt"
+
 stage "kernel tests (REQUIRE_WEBGPU=1, ${tests_s} s at most)"
 REQUIRE_WEBGPU=1 timeout "$tests_s" deno test "${cfg[@]}" -P --parallel $kernel_tests \
   > "$out/tests.txt" 2>&1
@@ -60,7 +63,7 @@ echo "tests rc $?" | tee -a "$out/stages.txt"
 grep -E "^(ok|FAILED) \|" "$out/tests.txt" | tail -1 | tee -a "$out/stages.txt"
 
 stage "bench W1-W4 and the trunks (${bench_s} s at most)"
-timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 --profile \
+timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 --repeat 20 --budget 30 --profile \
   --backends webgpu --peers torch-cuda,torch-cuda-amp --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
 echo "bench rc $?" | tee -a "$out/stages.txt"
 timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --model resnet18,resnext101_32x8d,efficientnet_b3 \

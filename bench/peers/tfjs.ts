@@ -19,13 +19,22 @@ function convInputs(s: WorkloadSpec) {
   return { x, w };
 }
 
+/** A kernel row's call: `s.repeat` launches (1 unless --repeat), the last one read back. */
+function launches(s: WorkloadSpec, launch: () => tf.Tensor[]): Step {
+  return async () => {
+    let out = launch();
+    for (let i = 1; i < (s.repeat ?? 1); i++) {
+      tf.dispose(out);
+      out = launch();
+    }
+    await Promise.all(out.map((t) => t.data()));
+    tf.dispose(out);
+  };
+}
+
 function convForward(s: WorkloadSpec): Step {
   const { x, w } = convInputs(s);
-  return async () => {
-    const y = tf.conv2d(x, w, 1, s.pad);
-    await y.data();
-    y.dispose();
-  };
+  return launches(s, () => [tf.conv2d(x, w, 1, s.pad)]);
 }
 
 /** The two gradient kernels alone, as PyTorch's conv2d_input/conv2d_weight give them. */
@@ -33,18 +42,16 @@ function convBackward(s: WorkloadSpec): Step {
   const { x, w } = convInputs(s);
   const dy = tf.randomNormal([s.n, s.h, s.w, s.o], 0, 1, "float32", 3);
   const attrs = { strides: 1, pad: s.pad, dataFormat: "NHWC" };
-  return async () => {
-    const gx = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
+  return launches(s, () => [
+    tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
       ...attrs,
       inputShape: x.shape,
-    }) as tf.Tensor;
-    const gw = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+    }) as tf.Tensor,
+    tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
       ...attrs,
       filterShape: w.shape,
-    }) as tf.Tensor;
-    await Promise.all([gx.data(), gw.data()]);
-    tf.dispose([gx, gw]);
-  };
+    }) as tf.Tensor,
+  ]);
 }
 
 /** One SGD-momentum training step (lr 0.01, momentum 0.9), ending with the loss on the host. */
@@ -69,11 +76,7 @@ function makeStep(s: WorkloadSpec): Step {
     case "matmul": {
       const a = tf.randomNormal([s.m, s.k], 0, 1, "float32", 6) as tf.Tensor2D;
       const b = tf.randomNormal([s.k, s.n], 0, 1, "float32", 7) as tf.Tensor2D;
-      return async () => {
-        const c = tf.matMul(a, b);
-        await c.data();
-        c.dispose();
-      };
+      return launches(s, () => [tf.matMul(a, b)]);
     }
     case "conv_fwd":
       return convForward(s);

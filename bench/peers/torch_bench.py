@@ -170,38 +170,52 @@ def conv_shapes(w, device="cpu"):
     return x.to(device), k.to(device)
 
 
+def repeated(w, launch, host):
+    """A kernel row's call: `repeat` launches (1 unless --repeat), the last one read back."""
+    def step():
+        for _ in range(w.get("repeat", 1) - 1):
+            launch()
+        return host(launch())
+
+    return step
+
+
 def make_step(w, place):
     """One timed call of a row; each ends with its result in host memory as FP32."""
-    kind, dev, host = w["kind"], place.device, place.to_host
+    kind, dev = w["kind"], place.device
+
+    def host(out):
+        return tuple(place.to_host(t) for t in out) if isinstance(out, tuple) else place.to_host(out)
+
     if kind == "matmul":
         g = torch.Generator().manual_seed(0)
         a = torch.randn(w["m"], w["k"], generator=g).to(dev)
         b = torch.randn(w["k"], w["n"], generator=g).to(dev)
 
-        def step():
+        def launch():
             with place.autocast():
-                return host(torch.mm(a, b))
+                return torch.mm(a, b)
 
-        return step
+        return repeated(w, launch, host)
     if kind == "conv_fwd":
         x, k = conv_shapes(w, dev)
 
-        def step():
+        def launch():
             with place.autocast():
-                return host(F.conv2d(x, k, padding=w["pad"]))
+                return F.conv2d(x, k, padding=w["pad"])
 
-        return step
+        return repeated(w, launch, host)
     if kind == "conv_bwd":
         x, k = conv_shapes(w, dev)
         gy = torch.randn(F.conv2d(x, k, padding=w["pad"]).shape, device=dev)
 
-        def step():
+        def launch():
             with place.autocast():
                 gx = torch.nn.grad.conv2d_input(x.shape, k, gy, padding=w["pad"])
                 gw = torch.nn.grad.conv2d_weight(x, k.shape, gy, padding=w["pad"])
-            return host(gx), host(gw)
+            return gx, gw
 
-        return step
+        return repeated(w, launch, host)
     if kind == "resnet18":
         model = resnet18(w["classes"], False)
         return train_step_fn(model, w["batch"], w["size"], w["classes"], 0.0, place)
