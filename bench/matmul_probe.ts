@@ -45,7 +45,7 @@ const p: MatmulParams = {
 };
 const tiles: TileConfig = values.tiles
   ? JSON.parse(values.tiles)
-  : chooseTiles(gpu.rt.adapter.isSoftware, p);
+  : chooseTiles(gpu.rt.adapter.tiles === "software", p);
 checkConfig(tiles);
 
 const values01 = (seed: number) => {

@@ -17,7 +17,7 @@ import { readSafetensors } from "../nn/safetensors.ts";
 import { tidy } from "../nn/scope.ts";
 import { tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual } from "./support/assert.ts";
-import { allBackends } from "./support/backends.ts";
+import { allBackends, withHardwareTiles } from "./support/backends.ts";
 
 const FIXTURE = new URL("./fixtures/bottleneck.safetensors", import.meta.url).pathname;
 
@@ -32,7 +32,7 @@ Deno.test("ResNeXt bottleneck (groups=32) matches PyTorch: output and every grad
   for (const [k, t] of tensors) if (k.startsWith("init.")) init.set(k.slice(5), t);
   const tol = { rtol: 2e-4, atol: 2e-4 };
 
-  for (const backend of await allBackends()) {
+  for (const backend of await withHardwareTiles(await allBackends())) {
     const label = `bottleneck [${backend.name}]`;
     const downsample = new Sequential(
       new Conv2d(64, 128, 1, { stride: 2, bias: false, backend }),

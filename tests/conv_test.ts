@@ -3,7 +3,13 @@ import { backward } from "../nn/autograd.ts";
 import { conv2d, type Conv2dOptions, conv2dParams } from "../nn/ops/conv.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { allBackends, comparedBackends, cpu, gpuOrNull } from "./support/backends.ts";
+import {
+  allBackends,
+  comparedBackends,
+  cpu,
+  gpuOrNull,
+  withHardwareTiles,
+} from "./support/backends.ts";
 import { compareBackends, gradCheck, type InputSpec } from "./support/gradcheck.ts";
 
 interface FixtureCase {
@@ -52,7 +58,7 @@ async function checkFixture(backend: Backend, c: FixtureCase): Promise<void> {
 }
 
 Deno.test("conv2d: output, grad input, grad weight and grad bias match PyTorch", async () => {
-  for (const backend of await allBackends()) {
+  for (const backend of await withHardwareTiles(await allBackends())) {
     for (const c of fixtures.cases) await checkFixture(backend, c);
   }
 });
@@ -91,7 +97,7 @@ Deno.test("conv2d: finite differences through the WebGPU kernels", async () => {
 });
 
 Deno.test("conv2d: the reference, WASM and WebGPU kernels agree off tile boundaries", async () => {
-  const others = await comparedBackends();
+  const others = await withHardwareTiles(await comparedBackends());
   const cases: [string, number[], number[], boolean, Conv2dOptions][] = [
     ["batch 1, 3 channels, odd size", [1, 3, 11, 9], [5, 3, 3, 3], true, { padding: 1 }],
     ["1x1", [2, 7, 5, 6], [9, 7, 1, 1], true, {}],
@@ -104,6 +110,10 @@ Deno.test("conv2d: the reference, WASM and WebGPU kernels agree off tile boundar
     // The 16 x 16 register tiles in all three kernels, then the mixed 8 x 8 / 8 x 16 / 16 x 8 ones.
     ["16x16 tiles", [1, 36, 15, 13], [72, 36, 3, 3], true, { padding: 1 }],
     ["mixed tiles, stride 2", [1, 36, 13, 11], [20, 36, 3, 3], false, { stride: 2, padding: 1 }],
+    // The hardware tiles: 8 x 8 per invocation (m >= 8192 pixels, over 64 channels), and the
+    // narrow ones of a grouped conv with 8 channels per group (ResNeXt's first stage).
+    ["hardware 8x8 tiles", [2, 8, 64, 65], [72, 8, 3, 3], true, { padding: 1 }],
+    ["8 channels per group", [2, 32, 9, 9], [32, 8, 3, 3], false, { groups: 4, padding: 1 }],
   ];
   for (const [name, x, w, bias, opts] of cases) {
     const { specs, fn } = convCase(x, w, bias, opts);

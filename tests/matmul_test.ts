@@ -101,6 +101,10 @@ Deno.test("WebGPU tile shapes agree with the CPU twin on edges, odd sizes and tr
     ["hardware", TILES.hardware, 64, 68, 36, true, false],
     ["hardware", TILES.hardware, 65, 130, 17, false, true],
     ["hardware", TILES.hardware, 33, 20, 40, true, true],
+    ["hardware large", TILES.hardwareLarge, 132, 260, 68, false, false],
+    ["hardware large", TILES.hardwareLarge, 129, 131, 37, true, true],
+    ["hardware large", TILES.hardwareLarge, 140, 136, 20, true, false],
+    ["hardware large", TILES.hardwareLarge, 3, 130, 9, false, true],
     ["staged A", stagedA, 17, 65, 130, true, false],
     ["staged A", stagedA, 12, 40, 36, false, true],
   ];

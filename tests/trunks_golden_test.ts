@@ -23,7 +23,7 @@ import { crossEntropy } from "../nn/ops/loss.ts";
 import { tidy } from "../nn/scope.ts";
 import { tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual } from "./support/assert.ts";
-import { acceleratedBackends } from "./support/backends.ts";
+import { acceleratedBackends, withHardwareTiles } from "./support/backends.ts";
 import { formulaState, formulaValues, sampleIndices } from "./support/formula-weights.ts";
 import { shapeBackend } from "./support/shape-backend.ts";
 
@@ -165,7 +165,7 @@ for (const g of golden) {
   Deno.test(`${g.name} matches torchvision: eval logits, train loss, first and last conv gradients`, async () => {
     if (!BUILD[g.name]) throw new Error(`${FIXTURE.pathname}: no builder for ${g.name}`);
     const state = formulaState(BUILD[g.name](g.classes, shapeBackend()));
-    for (const backend of await acceleratedBackends()) {
+    for (const backend of await withHardwareTiles(await acceleratedBackends())) {
       if (backend.name === "webgpu" && !WEBGPU_GOLDEN.has(g.name)) continue;
       await checkGolden(g, state, backend);
     }

@@ -19,9 +19,10 @@ export class WebGpuBackend extends KernelMethods implements Backend {
   constructor(readonly rt: GpuRuntime) {
     super();
     const a = rt.adapter;
+    const tiles = a.isSoftware === (a.tiles === "software") ? "" : `, ${a.tiles} tiles`;
     this.description = `webgpu (${a.description}, vendor ${a.vendor}${
       a.isSoftware ? ", software adapter" : ""
-    })`;
+    }${tiles})`;
     const own = (s: Storage) => this.#own(s);
     installKernels(this, (name, entry) => {
       const webgpu = entry.webgpu;

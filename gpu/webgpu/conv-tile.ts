@@ -4,9 +4,11 @@
  * Why generated code: on Mesa's llvmpipe every invocation reads memory lane by lane, so a read
  * costs as much as dozens of FMAs; an invocation therefore owns a large TM x TN accumulator tile
  * (up to 16 x 16), which only stays in registers (and fast spill slots) when written out as named
- * variables. WGSL arrays indexed in loops measured 4x slower there. Hardware GPUs run the same
- * code well: it is an ordinary register-blocked GEMM.
+ * variables. WGSL arrays indexed in loops measured 4x slower there. A hardware GPU runs the same
+ * register-blocked GEMM with its own, smaller tiles (hardwareTile).
  */
+
+import type { TileClass } from "./runtime.ts";
 
 /** One tile shape: TM x TN outputs per invocation, GX x GY invocations, TK-deep k slices. */
 export interface TileConfig {
@@ -20,15 +22,37 @@ export interface TileConfig {
 /** k rows staged per barrier; larger values unroll further and compile much slower on llvmpipe. */
 const TK = 8;
 
+/** The tile for a GEMM of m (spatial side) by n (channel side) on this class of adapter. */
+export function chooseTile(m: number, n: number, tiles: TileClass = "software"): TileConfig {
+  return tiles === "software" ? softwareTile(m, n) : hardwareTile(m, n);
+}
+
 /**
- * Picks the tile for a GEMM of m (spatial side) by n (channel side): 16 x 16 per invocation where
- * both sides fill it, narrower where a side is small (grouped convs, first layers). Above 64
- * channels a workgroup spans 128 of them, so each staged im2col value feeds twice the FMAs.
+ * llvmpipe: 16 x 16 per invocation where both sides fill it, narrower where a side is small
+ * (grouped convs, first layers). Above 64 channels a workgroup spans 128 of them, so each staged
+ * im2col value feeds twice the FMAs.
  */
-export function chooseTile(m: number, n: number): TileConfig {
+function softwareTile(m: number, n: number): TileConfig {
   const [tm, gx] = m >= 192 ? [16, 16] : [8, 8];
   const tn = n > 32 ? 16 : n > 16 ? 8 : 4;
   return { tm, tn, gx, gy: n > 64 ? 8 : 4, tk: TK };
+}
+
+/**
+ * A GPU keeps a tile in its register file only up to about 64 accumulators per invocation
+ * (NVIDIA: 255 registers per thread; the 256 of the software tile spill to local memory), and
+ * hides memory latency with many invocations per workgroup. So: 16 invocations along the
+ * pixels, 4 x 4 per invocation (64 x 64 per 256 invocations), 8 x 8 where both sides are
+ * large (128 x 128, the classic SGEMM shape), and fewer invocations along the channels where a
+ * group has few of them (ResNeXt's 8 per group in its first stage), so no half-empty tiles.
+ * k is staged 16 deep: 16 KiB of workgroup memory at the largest tile, the WebGPU minimum.
+ */
+function hardwareTile(m: number, n: number): TileConfig {
+  const big = m >= 8192 && n > 64;
+  const tm = big ? 8 : 4;
+  const tn = big ? 8 : 4;
+  const gy = big ? 16 : Math.min(16, Math.max(2, 2 ** Math.ceil(Math.log2(n / 4))));
+  return { tm, tn, gx: 16, gy, tk: 16 };
 }
 
 export function tileWidth(t: TileConfig): { bm: number; bn: number; wg: number } {

@@ -12,7 +12,7 @@ import {
   depthwiseGradWeight,
   isDepthwise,
 } from "./depthwise.ts";
-import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
+import { GpuRuntime, type GpuStorage, type ParamValue, type TileClass } from "./runtime.ts";
 
 const LINEAR_WG = [256, 1, 1] as const;
 
@@ -169,7 +169,7 @@ function packedPass(
   const pixels = back ? p.h * p.w : p.oh * p.ow;
   const nCount = dstC / p.groups;
   const m = p.n * pixels;
-  const tile = chooseTile(m, nCount);
+  const tile = chooseTile(m, nCount, rt.adapter.tiles);
   const { packed, kpad, npad } = packWeights(rt, w, p, back, tile);
   const out = rt.alloc(p.n * dstC * pixels, "f32");
   const kg = (srcC / p.groups) * p.kh * p.kw;
@@ -205,6 +205,15 @@ export function conv2dGradInput(
   return isDepthwise(p) ? depthwiseGradInput(rt, gy, w, p) : packedPass(rt, "gradInput", gy, w, p);
 }
 
+/**
+ * Workgroups the weight gradient aims for: llvmpipe's few cores fill with 32, a GPU's hundred-odd
+ * compute units want several each.
+ */
+const SPLIT_TARGET: Record<TileClass, number> = { software: 32, hardware: 1024 };
+
+/** The weight gradient's partial sums stay under 256 MiB. */
+const MAX_PARTIAL_FLOATS = 64 * 1024 * 1024;
+
 /** Enough slices of the pixel sum to keep every core busy, each long enough to amortise setup. */
 function splitCount(
   workgroups: number,
@@ -238,13 +247,14 @@ export function conv2dGradWeight(
   const og = p.o / p.groups;
   const m = cg * p.kh * p.kw;
   const pixels = p.n * p.oh * p.ow;
-  const tile = chooseTile(m, og);
+  const tile = chooseTile(m, og, rt.adapter.tiles);
   const { bm, bn } = tileWidth(tile);
   const mTiles = Math.ceil(m / bm);
   const nTiles = Math.ceil(og / bn);
   const splits = Math.min(
-    splitCount(mTiles * nTiles * p.groups, pixels, 32, 256),
+    splitCount(mTiles * nTiles * p.groups, pixels, SPLIT_TARGET[rt.adapter.tiles], 256),
     Math.floor(65535 / p.groups),
+    Math.max(1, Math.floor(MAX_PARTIAL_FLOATS / (p.o * m))),
   );
   const perSplit = ceilTo(Math.ceil(pixels / splits), tile.tk);
   const length = p.o * m;

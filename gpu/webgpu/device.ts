@@ -3,7 +3,7 @@
  * limits and the optional features the runtime can use once they pass a self-test.
  */
 
-import { type AdapterReport, GpuRuntime } from "./runtime.ts";
+import { type AdapterReport, GpuRuntime, type TileClass } from "./runtime.ts";
 
 /** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
 export class NoAdapterError extends Error {}
@@ -15,6 +15,7 @@ export class NoAdapterError extends Error {}
  */
 export async function createGpuRuntime(
   powerPreference: GPUPowerPreference = "high-performance",
+  options: { tiles?: TileClass } = {},
 ): Promise<GpuRuntime> {
   if (!("gpu" in navigator) || !navigator.gpu) {
     throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
@@ -46,11 +47,13 @@ export async function createGpuRuntime(
     if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);
   });
   const info = adapter.info;
+  const isSoftware = info.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? "");
   const report: AdapterReport = {
     description: info.description || info.device || "unknown adapter",
     vendor: info.vendor || "unknown vendor",
-    isSoftware: info.isFallbackAdapter === true ||
-      /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? ""),
+    isSoftware,
+    tiles: options.tiles ?? (isSoftware ? "software" : "hardware"),
   };
   const maxBuffer = Math.min(required.maxBufferSize, required.maxStorageBufferBindingSize);
   return new GpuRuntime(device, report, maxBuffer);

@@ -13,7 +13,9 @@ import type { GpuRuntime, GpuStorage } from "./runtime.ts";
  * much for one load as for a dozen multiply-adds, so its tiles are large register tiles fed
  * straight from storage: staging through workgroup memory measured 11% slower there (24% on the
  * scalar fallback), because every barrier is a coroutine switch that saves the whole register
- * tile. Hardware GPUs get the classic 16 x 16 workgroup with both tiles in workgroup memory.
+ * tile. Hardware GPUs get the classic 16 x 16 workgroup with both tiles in workgroup memory:
+ * 4 x 4 per invocation, or 8 x 8 (a 128 x 128 tile, twice the multiply-adds per shared load and
+ * 64 accumulators, within a GPU's register file) where both sides of C fill several of them.
  * Lavapipe compiles large tiles slowly (cold, per variant: 32 x 32 about 6 s, 16 x 32 about
  * 2.5 s, 8 x 8 0.3 s; Mesa's shader cache keeps them across runs), so the tile grows with the
  * problem.
@@ -24,11 +26,12 @@ export const TILES = {
   softwareSmall: { wgx: 8, wgy: 1, tm: 8, tn: 8, stageA: false, stageB: false, kb: 4 },
   softwareTiny: { wgx: 8, wgy: 1, tm: 4, tn: 4, stageA: false, stageB: false, kb: 4 },
   hardware: { wgx: 16, wgy: 16, tm: 4, tn: 4, stageA: true, stageB: true, kb: 16 },
+  hardwareLarge: { wgx: 16, wgy: 16, tm: 8, tn: 8, stageA: true, stageB: true, kb: 8 },
 } satisfies Record<string, TileConfig>;
 
 /** The tile shape for an adapter and a problem: big tiles only where they fill up. */
 export function chooseTiles(software: boolean, p: MatmulParams): TileConfig {
-  if (!software) return TILES.hardware;
+  if (!software) return p.m >= 512 && p.n >= 512 ? TILES.hardwareLarge : TILES.hardware;
   if (p.m >= 128 && p.n >= 256 && p.k >= 64) return TILES.softwareLarge;
   if (p.m >= 32 && p.n >= 128 && p.k >= 32) return TILES.softwareMedium;
   if (p.m >= 8 && p.n >= 32) return TILES.softwareSmall;
@@ -101,5 +104,5 @@ export function matmulWith(
 }
 
 export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulParams): GpuStorage {
-  return matmulWith(rt, a, b, p, chooseTiles(rt.adapter.isSoftware, p));
+  return matmulWith(rt, a, b, p, chooseTiles(rt.adapter.tiles === "software", p));
 }

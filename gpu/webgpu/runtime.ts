@@ -44,10 +44,19 @@ const PARAM_SLOT = 256;
 const MAX_BATCH = 256;
 const MAX_GROUPS = 65535;
 
+/**
+ * Which tile shapes the GEMM and convolution kernels take: large register tiles fed straight
+ * from memory for a CPU-run software adapter, small ones staged through workgroup memory for a
+ * GPU (matmul.ts, conv-tile.ts).
+ */
+export type TileClass = "software" | "hardware";
+
 export interface AdapterReport {
   description: string;
   vendor: string;
   isSoftware: boolean;
+  /** The adapter's kind unless asked otherwise (tests run the hardware tiles on lavapipe). */
+  tiles: TileClass;
 }
 
 export class GpuRuntime {

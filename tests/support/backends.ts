@@ -8,9 +8,12 @@
 import type { Backend } from "../../gpu/backend.ts";
 import { CpuBackend } from "../../gpu/cpu/backend.ts";
 import { webgpuBackend } from "../../gpu/select.ts";
+import { WebGpuBackend } from "../../gpu/webgpu/backend.ts";
+import { createGpuRuntime } from "../../gpu/webgpu/device.ts";
 import { createWasmBackend, type WasmBackend } from "../../gpu/wasm/backend.ts";
 
 let gpu: Promise<Backend | null> | null = null;
+let gpuHardwareTiles: Promise<Backend | null> | null = null;
 let wasm: Promise<Backend> | null = null;
 let wasmSplit: Promise<WasmBackend> | null = null;
 let wasmGemmSplit: Promise<WasmBackend> | null = null;
@@ -24,6 +27,29 @@ export function gpuOrNull(): Promise<Backend | null> {
     return null;
   });
   return gpu;
+}
+
+/**
+ * A second WebGPU device on the same adapter that takes the tiles a hardware GPU gets (small
+ * register tiles staged through workgroup memory): on Mesa's software adapter in CI they run
+ * too, so the kernels a real GPU runs are checked on every commit, not only on a lent device.
+ */
+export function gpuHardwareTilesOrNull(): Promise<Backend | null> {
+  gpuHardwareTiles ??= gpuOrNull().then(async (g) => {
+    if (!(g instanceof WebGpuBackend)) return null;
+    if (g.rt.adapter.tiles === "hardware") return g;
+    const backend = new WebGpuBackend(
+      await createGpuRuntime("high-performance", { tiles: "hardware" }),
+    );
+    return backend;
+  });
+  return gpuHardwareTiles;
+}
+
+/** `list` and, where WebGPU exists, the hardware-tile device: for the GEMM-heavy tests. */
+export async function withHardwareTiles(list: Backend[]): Promise<Backend[]> {
+  const hardware = await gpuHardwareTilesOrNull();
+  return hardware && !list.includes(hardware) ? [...list, hardware] : list;
 }
 
 function requireBlas(b: WasmBackend): WasmBackend {
