@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One prepared call on the lent GPU machine (issue 14), within 8 minutes: unpack `.dc/` (made by
-# tools/device-pack.sh), print the adapter, run the kernel tests with WebGPU required (every
-# kernel's comparison with the reference), then the benchmark with PyTorch CUDA in the same run. Each
+# tools/device-pack.sh), print the adapter, time the read-back floor, run the kernel tests with
+# WebGPU required (every kernel's comparison with the reference), tune the GEMM and convolution
+# tiles (tools/tune-tiles.ts), then the benchmark, profiled per kernel, with PyTorch CUDA in FP32
+# and in TF32/bfloat16 in the same run. Each
 # stage has its own time limit, so a slow one cannot eat the next one's share. Everything goes
 # to $OUT (the device tool brings it back); commit bench.md under bench/results/ with the date.
 #
@@ -33,10 +35,13 @@ if [ "$local_run" != 1 ]; then
   python3 -c "import tarfile;tarfile.open('.dc/deno-dir.tar.xz').extractall('/tmp/deno-dir')"
   export DENO_DIR=/tmp/deno-dir
   cfg=(--config .dc/deno.json --no-lock --cached-only)
-  tests_s=150 bench_s=300 trunk_batch=32
+  # seconds per stage: about 8 minutes in all with the unpacking
+  tests_s=100 tune_s=60 kernels_s=150 trunk_batch=32
+  trunk_s=(resnet18:40 resnext101_32x8d:60 efficientnet_b3:50)
 else
   cfg=()
-  tests_s=60 bench_s=60 trunk_batch=2
+  tests_s=60 tune_s=60 kernels_s=60 trunk_batch=2
+  trunk_s=(resnet18:60)
 fi
 
 stage() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$out/stages.txt"; }
@@ -62,12 +67,25 @@ REQUIRE_WEBGPU=1 timeout "$tests_s" deno test "${cfg[@]}" -P --parallel $kernel_
 echo "tests rc $?" | tee -a "$out/stages.txt"
 grep -E "^(ok|FAILED) \|" "$out/tests.txt" | tail -1 | tee -a "$out/stages.txt"
 
-stage "bench W1-W4 and the trunks (${bench_s} s at most)"
-timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 --repeat 20 --budget 30 --profile \
-  --backends webgpu --peers torch-cuda,torch-cuda-amp --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
+stage "tile tuning (${tune_s} s at most)"
+# The bench stages then run with the measured tiles; the file comes back to be committed.
+export SDU_TILES_FILE="$out/webgpu-tiles.json"
+timeout "$tune_s" deno run "${cfg[@]}" -A tools/tune-tiles.ts $([ "$local_run" = 1 ] && echo --quick) \
+  --out "$SDU_TILES_FILE" > "$out/tune.md" 2>&1
+echo "tune rc $?" | tee -a "$out/stages.txt"
+
+stage "bench W1-W4 (${kernels_s} s at most)"
+timeout "$kernels_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,W3,W4 --repeat 20 \
+  --budget 30 --profile --backends webgpu --peers torch-cuda,torch-cuda-amp \
+  --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
 echo "bench rc $?" | tee -a "$out/stages.txt"
-timeout "$bench_s" deno run "${cfg[@]}" -A bench/main.ts --model resnet18,resnext101_32x8d,efficientnet_b3 \
-  --image-size 256 --batch "$trunk_batch" --budget 60 --profile --backends webgpu --peers torch-cuda,torch-cuda-amp \
-  --out "$out/bench-trunks.md" > "$out/bench-trunks.log" 2>&1
-echo "trunk bench rc $?" | tee -a "$out/stages.txt"
+# One run per trunk, each under its own limit: a run killed at its limit writes no table.
+for entry in "${trunk_s[@]}"; do
+  model=${entry%%:*} limit=${entry##*:}
+  stage "trunk $model, batch $trunk_batch ($limit s at most)"
+  timeout "$limit" deno run "${cfg[@]}" -A bench/main.ts --model "$model" --image-size 256 \
+    --batch "$trunk_batch" --budget 30 --profile --backends webgpu --peers torch-cuda,torch-cuda-amp \
+    --out "$out/bench-trunk-$model.md" > "$out/bench-trunk-$model.log" 2>&1
+  echo "trunk $model rc $?" | tee -a "$out/stages.txt"
+done
 stage "done"

@@ -9,6 +9,7 @@
  */
 
 import type { TileClass } from "./runtime.ts";
+import type { ConvBucket, ConvShape, TunedTiles } from "./tuned-tiles.ts";
 
 /** One tile shape: TM x TN outputs per invocation, GX x GY invocations, TK-deep k slices. */
 export interface TileConfig {
@@ -22,9 +23,19 @@ export interface TileConfig {
 /** k rows staged per barrier; larger values unroll further and compile much slower on llvmpipe. */
 const TK = 8;
 
-/** The tile for a GEMM of m (spatial side) by n (channel side) on this class of adapter. */
-export function chooseTile(m: number, n: number, tiles: TileClass = "software"): TileConfig {
-  return tiles === "software" ? softwareTile(m, n) : hardwareTile(m, n);
+/**
+ * The tile for a GEMM of m (spatial side) by n (channel side) on this class of adapter; on a GPU
+ * the register tile `deno task tune` measured fastest for the problem's class, where it ran.
+ */
+export function chooseTile(
+  m: number,
+  n: number,
+  tiles: TileClass = "software",
+  tuned: TunedTiles | null = null,
+): TileConfig {
+  if (tiles === "software") return softwareTile(m, n);
+  const bucket = convBucket(m, n);
+  return hardwareTile(n, bucket, tuned?.conv[bucket] ?? HARDWARE_SHAPES[bucket]);
 }
 
 /**
@@ -47,12 +58,23 @@ function softwareTile(m: number, n: number): TileConfig {
  * group has few of them (ResNeXt's 8 per group in its first stage), so no half-empty tiles.
  * k is staged 16 deep: 16 KiB of workgroup memory at the largest tile, the WebGPU minimum.
  */
-function hardwareTile(m: number, n: number): TileConfig {
-  const big = m >= 8192 && n > 64;
-  const tm = big ? 8 : 4;
-  const tn = big ? 8 : 4;
-  const gy = big ? 16 : Math.min(16, Math.max(2, 2 ** Math.ceil(Math.log2(n / 4))));
-  return { tm, tn, gx: 16, gy, tk: 16 };
+const HARDWARE_SHAPES: Record<ConvBucket, ConvShape> = {
+  big: { tm: 8, tn: 8, tk: 16 },
+  narrow: { tm: 4, tn: 4, tk: 16 },
+  default: { tm: 4, tn: 4, tk: 16 },
+};
+
+/** The hardware tile class of a GEMM: both sides large, few channels, or the rest. */
+export function convBucket(m: number, n: number): ConvBucket {
+  if (m >= 8192 && n > 64) return "big";
+  return n <= 16 ? "narrow" : "default";
+}
+
+/** 16 invocations along the pixels; along the channels 16, or as few as the channels fill. */
+export function hardwareTile(n: number, bucket: ConvBucket, shape: ConvShape): TileConfig {
+  const fill = 2 ** Math.ceil(Math.log2(Math.max(n / shape.tn, 1)));
+  const gy = bucket === "big" ? 16 : Math.min(16, Math.max(2, fill));
+  return { tm: shape.tm, tn: shape.tn, gx: 16, gy, tk: shape.tk };
 }
 
 export function tileWidth(t: TileConfig): { bm: number; bn: number; wg: number } {

@@ -169,7 +169,7 @@ function packedPass(
   const pixels = back ? p.h * p.w : p.oh * p.ow;
   const nCount = dstC / p.groups;
   const m = p.n * pixels;
-  const tile = chooseTile(m, nCount, rt.adapter.tiles);
+  const tile = chooseTile(m, nCount, rt.adapter.tiles, rt.adapter.tuned);
   const { packed, kpad, npad } = packWeights(rt, w, p, back, tile);
   const out = rt.alloc(p.n * dstC * pixels, "f32");
   const kg = (srcC / p.groups) * p.kh * p.kw;
@@ -247,7 +247,7 @@ export function conv2dGradWeight(
   const og = p.o / p.groups;
   const m = cg * p.kh * p.kw;
   const pixels = p.n * p.oh * p.ow;
-  const tile = chooseTile(m, og, rt.adapter.tiles);
+  const tile = chooseTile(m, og, rt.adapter.tiles, rt.adapter.tuned);
   const { bm, bn } = tileWidth(tile);
   const mTiles = Math.ceil(m / bm);
   const nTiles = Math.ceil(og / bn);

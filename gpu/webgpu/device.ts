@@ -1,9 +1,11 @@
 /**
  * Opens the WebGPU device a runtime drives: the adapter of a power preference, with its real
- * limits and the optional features the runtime can use once they pass a self-test.
+ * limits, the optional features the runtime can use once they pass a self-test, and the tile
+ * shapes `deno task tune` measured on it.
  */
 
 import { type AdapterReport, GpuRuntime, type TileClass } from "./runtime.ts";
+import { adapterKey, loadTunedTiles, type TunedTiles } from "./tuned-tiles.ts";
 
 /** Why no adapter was found, for a clear error when `--backend webgpu` is asked for. */
 export class NoAdapterError extends Error {}
@@ -15,7 +17,7 @@ export class NoAdapterError extends Error {}
  */
 export async function createGpuRuntime(
   powerPreference: GPUPowerPreference = "high-performance",
-  options: { tiles?: TileClass } = {},
+  options: { tiles?: TileClass; tuned?: TunedTiles | null } = {},
 ): Promise<GpuRuntime> {
   if (!("gpu" in navigator) || !navigator.gpu) {
     throw new NoAdapterError("this Deno has no WebGPU (navigator.gpu is missing)");
@@ -49,12 +51,15 @@ export async function createGpuRuntime(
   const info = adapter.info;
   const isSoftware = info.isFallbackAdapter === true ||
     /llvmpipe|lavapipe|swiftshader|software/i.test(info.description ?? "");
-  const report: AdapterReport = {
-    description: info.description || info.device || "unknown adapter",
-    vendor: info.vendor || "unknown vendor",
-    isSoftware,
-    tiles: options.tiles ?? (isSoftware ? "software" : "hardware"),
-  };
+  const description = info.description || info.device || "unknown adapter";
+  const vendor = info.vendor || "unknown vendor";
+  const tiles = options.tiles ?? (isSoftware ? "software" : "hardware");
+  const tuned = tiles === "software"
+    ? null
+    : options.tuned !== undefined
+    ? options.tuned
+    : loadTunedTiles(adapterKey(description, vendor));
+  const report: AdapterReport = { description, vendor, isSoftware, tiles, tuned };
   const maxBuffer = Math.min(required.maxBufferSize, required.maxStorageBufferBindingSize);
   return new GpuRuntime(device, report, maxBuffer);
 }

@@ -7,6 +7,7 @@ import type { MatmulParams } from "../types.ts";
 import { fill } from "./elementwise.ts";
 import { matmulDefines, type TileConfig, type Variant } from "./matmul-codegen.ts";
 import type { GpuRuntime, GpuStorage } from "./runtime.ts";
+import type { MatmulBucket, TunedTiles } from "./tuned-tiles.ts";
 
 /**
  * Tile shapes. Mesa's lavapipe runs 8 invocations as one 8-wide SIMD program and pays about as
@@ -29,9 +30,24 @@ export const TILES = {
   hardwareLarge: { wgx: 16, wgy: 16, tm: 8, tn: 8, stageA: true, stageB: true, kb: 8 },
 } satisfies Record<string, TileConfig>;
 
-/** The tile shape for an adapter and a problem: big tiles only where they fill up. */
-export function chooseTiles(software: boolean, p: MatmulParams): TileConfig {
-  if (!software) return p.m >= 512 && p.n >= 512 ? TILES.hardwareLarge : TILES.hardware;
+/** The hardware tile class of a problem: "large" where 128 x 128 tiles fill several times. */
+export function matmulBucket(p: MatmulParams): MatmulBucket {
+  return p.m >= 512 && p.n >= 512 ? "large" : "default";
+}
+
+/**
+ * The tile shape for an adapter and a problem: big tiles only where they fill up; on a GPU the
+ * one `deno task tune` measured fastest for the problem's class, where it ran.
+ */
+export function chooseTiles(
+  software: boolean,
+  p: MatmulParams,
+  tuned: TunedTiles | null = null,
+): TileConfig {
+  if (!software) {
+    const bucket = matmulBucket(p);
+    return tuned?.matmul[bucket] ?? (bucket === "large" ? TILES.hardwareLarge : TILES.hardware);
+  }
   if (p.m >= 128 && p.n >= 256 && p.k >= 64) return TILES.softwareLarge;
   if (p.m >= 32 && p.n >= 128 && p.k >= 32) return TILES.softwareMedium;
   if (p.m >= 8 && p.n >= 32) return TILES.softwareSmall;
@@ -104,5 +120,5 @@ export function matmulWith(
 }
 
 export function matmul(rt: GpuRuntime, a: GpuStorage, b: GpuStorage, p: MatmulParams): GpuStorage {
-  return matmulWith(rt, a, b, p, chooseTiles(rt.adapter.tiles === "software", p));
+  return matmulWith(rt, a, b, p, chooseTiles(rt.adapter.tiles === "software", p, rt.adapter.tuned));
 }

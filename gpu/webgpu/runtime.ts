@@ -9,6 +9,7 @@ import { BufferPool } from "./buffer-pool.ts";
 import { OrderedQueue } from "./ordered-queue.ts";
 import { GpuProfiler, type KernelTime, timestampSelfTest } from "./profiler.ts";
 import { kernelSource } from "./shader-source.ts";
+import type { TunedTiles } from "./tuned-tiles.ts";
 
 /** A GPU tensor's memory: a pooled buffer that may be larger than the tensor. */
 export class GpuStorage extends Storage {
@@ -57,6 +58,8 @@ export interface AdapterReport {
   isSoftware: boolean;
   /** The adapter's kind unless asked otherwise (tests run the hardware tiles on lavapipe). */
   tiles: TileClass;
+  /** Hardware tiles measured on this adapter by `deno task tune`, if any (tuned-tiles.ts). */
+  tuned: TunedTiles | null;
 }
 
 export class GpuRuntime {

@@ -39,7 +39,7 @@ export function gpuHardwareTilesOrNull(): Promise<Backend | null> {
     if (!(g instanceof WebGpuBackend)) return null;
     if (g.rt.adapter.tiles === "hardware") return g;
     const backend = new WebGpuBackend(
-      await createGpuRuntime("high-performance", { tiles: "hardware" }),
+      await createGpuRuntime("high-performance", { tiles: "hardware", tuned: null }),
     );
     return backend;
   });
