@@ -155,3 +155,18 @@ Deno.test("BatchNorm2d.forwardReLU checks its input and counts the batch", async
   if ((await y.data()).some((v) => v < 0)) throw new Error("forwardReLU gave a negative value");
   assertClose(await layer.numBatchesTracked.data(), [1], "num_batches_tracked");
 });
+
+Deno.test("batchNormReLU passes a NaN on to its element on every backend, as PyTorch's relu does", async () => {
+  for (const backend of [cpu, ...await comparedBackends()]) {
+    const x = tensor([1, Number.NaN, -3, 4, -5, 6, 7, -8], [1, 2, 2, 2], { backend });
+    const g = tensor([1, 1], [2], { backend });
+    const b = tensor([0, 0], [2], { backend });
+    const m = tensor([0, 0], [2], { backend });
+    const v = tensor([1, 1], [2], { backend });
+    const r = tensor([0, 0, 0, 0, 0, 0, 0, Number.NaN], [1, 2, 2, 2], { backend });
+    const y = await batchNormReLU(x, g, b, m, v, { training: false, eps: 0 }, r).data();
+    const nan = [...y].map((e) => Number.isNaN(e));
+    assertClose(nan.map(Number), [0, 1, 0, 0, 0, 0, 0, 1], `NaN places on ${backend.name}`);
+    assertClose([y[0], y[2], y[3], y[4]], [1, 0, 4, 0], `values on ${backend.name}`);
+  }
+});

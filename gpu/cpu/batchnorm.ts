@@ -72,6 +72,29 @@ export function batchNormApply(
   return wrap(out);
 }
 
+/** relu(batchNormApply(x) + residual), the residual optional. */
+export function batchNormApplyReLU(
+  x: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
+  beta: HostStorage,
+  residual: HostStorage | null,
+  eps: number,
+  s: BatchNormShape,
+): HostStorage {
+  if (residual && residual.length !== x.length) {
+    throw new Error(`batchNormApplyReLU: residual of ${residual.length} for ${x.length} elements`);
+  }
+  const out = f32(batchNormApply(x, mean, variance, gamma, beta, eps, s));
+  const rs = residual ? f32(residual) : null;
+  for (let i = 0; i < out.length; i++) {
+    const v = rs ? out[i] + rs[i] : out[i];
+    out[i] = v > 0 ? v : Number.isNaN(v) ? v : 0;
+  }
+  return wrap(out);
+}
+
 export function batchNormBackward(
   x: HostStorage,
   gy: HostStorage,
@@ -115,4 +138,27 @@ export function batchNormBackward(
     }
   }
   return { gx: wrap(gx), gGamma: wrap(gGamma), gBeta: wrap(gBeta) };
+}
+
+/** batchNormBackward of relu(batch norm): gy masked where the ReLU's output y is not > 0. */
+export function batchNormReLUBackward(
+  x: HostStorage,
+  y: HostStorage,
+  gy: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: HostStorage; gGamma: HostStorage; gBeta: HostStorage } {
+  if (y.length !== x.length || gy.length !== x.length) {
+    throw new Error(
+      `batchNormReLUBackward: output ${y.length} and gradient ${gy.length} for ${x.length} elements`,
+    );
+  }
+  const [ys, gs] = [f32(y), f32(gy)];
+  // ReLU's backward rule (gpu/elementwise-ops.ts reluGrad): a NaN output passes the gradient
+  const masked = gs.map((g, i) => (ys[i] <= 0 ? 0 : g));
+  return batchNormBackward(x, wrap(masked), mean, variance, gamma, eps, s, batchStats);
 }

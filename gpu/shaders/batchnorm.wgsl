@@ -1,7 +1,13 @@
 //! common
+//! include float-bits
 // Batch norm over an input viewed as [n, c, spatial]. The per-channel reductions run one
 // workgroup per channel with a shared-memory tree; the element-wise parts one thread each.
 struct Params { n: u32, c: u32, spatial: u32, eps: f32, total: u32, batchStats: u32 }
+
+// ReLU that passes NaN on, as PyTorch's relu (and elementwise.wgsl's) does.
+fn reluKeepNaN(x: f32) -> f32 {
+  return select(max(x, 0.0), x, isNanF(x));
+}
 
 fn channelCount() -> u32 {
   return P.n * P.spatial;
@@ -79,15 +85,52 @@ fn treeSum(lid: u32) {
   Y[i] = (X[i] - MEAN[ch]) * invStd * GAMMA[ch] + BETA[ch];
 }
 
-//! kernel gradParams
-// Per channel: gBeta = sum(gy), gGamma = sum(gy * xhat).
+//! kernel applyReLU
+// apply, then ReLU (NaN passed on, as PyTorch's relu does), in one pass.
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> VAR: array<f32>;
+@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+
+//! main over P.total
+  let ch = (i / P.spatial) % P.c;
+  let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
+  Y[i] = reluKeepNaN(v);
+}
+
+//! kernel applyResidualReLU
+// apply, plus the block's shortcut, then ReLU, in one pass.
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> VAR: array<f32>;
+@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+@group(0) @binding(6) var<storage, read> RESIDUAL: array<f32>;
+@group(0) @binding(7) var<storage, read_write> Y: array<f32>;
+
+//! main over P.total
+  let ch = (i / P.spatial) % P.c;
+  let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
+  Y[i] = reluKeepNaN(v + RESIDUAL[i]);
+}
+
+//! template gradParams
+// Per channel: gBeta = sum(g), gGamma = sum(g * xhat), where g = gradAt(i) is the gradient at
+// the normalised output: the incoming one, or (the ReLU kernels) it masked by a following ReLU.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GY: array<f32>;
 @group(0) @binding(3) var<storage, read> MEAN: array<f32>;
 @group(0) @binding(4) var<storage, read> VAR: array<f32>;
-@group(0) @binding(5) var<storage, read_write> GGAMMA: array<f32>;
-@group(0) @binding(6) var<storage, read_write> GBETA: array<f32>;
+{{DECLS}}
+
+fn gradAt(i: u32) -> f32 {
+  {{GRAD}}
+}
 
 //! main per workgroup over P.c as ch
   var sumGy = 0.0;
@@ -97,7 +140,7 @@ fn treeSum(lid: u32) {
     let invStd = inverseSqrt(VAR[ch] + P.eps);
     for (var r = lid; r < channelCount(); r += {{WG_SIZE}}u) {
       let i = channelIndex(ch, r);
-      let g = GY[i];
+      let g = gradAt(i);
       sumGy += g;
       sumGyXhat += g * (X[i] - mean) * invStd;
     }
@@ -111,7 +154,7 @@ fn treeSum(lid: u32) {
   }
 }
 
-//! kernel gradInput
+//! template gradInput
 // With batch statistics the mean and variance depend on x, which adds the two centring terms.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
@@ -121,17 +164,50 @@ fn treeSum(lid: u32) {
 @group(0) @binding(5) var<storage, read> GAMMA: array<f32>;
 @group(0) @binding(6) var<storage, read> GGAMMA: array<f32>;
 @group(0) @binding(7) var<storage, read> GBETA: array<f32>;
-@group(0) @binding(8) var<storage, read_write> GX: array<f32>;
+{{DECLS}}
+
+fn gradAt(i: u32) -> f32 {
+  {{GRAD}}
+}
 
 //! main over P.total
   let ch = (i / P.spatial) % P.c;
   let invStd = inverseSqrt(VAR[ch] + P.eps);
   let k = GAMMA[ch] * invStd;
+  let g = gradAt(i);
   if (P.batchStats == 0u) {
-    GX[i] = k * GY[i];
+    GX[i] = k * g;
     return;
   }
   let count = f32(channelCount());
   let xhat = (X[i] - MEAN[ch]) * invStd;
-  GX[i] = k * (GY[i] - GBETA[ch] / count - xhat * GGAMMA[ch] / count);
+  GX[i] = k * (g - GBETA[ch] / count - xhat * GGAMMA[ch] / count);
 }
+
+//! kernel gradParams uses gradParams
+//! block DECLS
+@group(0) @binding(5) var<storage, read_write> GGAMMA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> GBETA: array<f32>;
+//! block GRAD
+return GY[i];
+
+//! kernel gradInput uses gradInput
+//! block DECLS
+@group(0) @binding(8) var<storage, read_write> GX: array<f32>;
+//! block GRAD
+return GY[i];
+
+//! kernel gradParamsReLU uses gradParams
+//! block DECLS
+@group(0) @binding(5) var<storage, read> Y: array<f32>;
+@group(0) @binding(6) var<storage, read_write> GGAMMA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> GBETA: array<f32>;
+//! block GRAD
+return select(0.0, GY[i], Y[i] > 0.0 || isNanF(Y[i]));
+
+//! kernel gradInputReLU uses gradInput
+//! block DECLS
+@group(0) @binding(8) var<storage, read> Y: array<f32>;
+@group(0) @binding(9) var<storage, read_write> GX: array<f32>;
+//! block GRAD
+return select(0.0, GY[i], Y[i] > 0.0 || isNanF(Y[i]));

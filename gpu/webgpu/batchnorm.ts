@@ -74,6 +74,37 @@ export function batchNormApply(
   return y;
 }
 
+/** relu(batchNormApply(x) + residual?) in one pass: the pre-activation is never stored. */
+export function batchNormApplyReLU(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  mean: GpuStorage,
+  variance: GpuStorage,
+  gamma: GpuStorage,
+  beta: GpuStorage,
+  residual: GpuStorage | null,
+  eps: number,
+  s: BatchNormShape,
+): GpuStorage {
+  checkShape("batchNormApplyReLU", x, s);
+  if (residual && residual.length !== x.length) {
+    throw new Error(`batchNormApplyReLU: residual of ${residual.length} for ${x.length} elements`);
+  }
+  const y = rt.alloc(x.length, "f32");
+  rt.run({
+    family: "batchnorm",
+    entry: residual ? "applyResidualReLU" : "applyReLU",
+    workgroupSize: ELEMENT_WG,
+    dispatch: elements(s),
+    params: params(s, eps, false),
+    inputs: residual
+      ? [x, mean, variance, gamma, beta, residual]
+      : [x, mean, variance, gamma, beta],
+    outputs: [y],
+  });
+  return y;
+}
+
 export function batchNormBackward(
   rt: GpuRuntime,
   x: GpuStorage,
@@ -86,26 +117,65 @@ export function batchNormBackward(
   batchStats: boolean,
 ): { gx: GpuStorage; gGamma: GpuStorage; gBeta: GpuStorage } {
   checkShape("batchNormBackward", x, s);
+  return backward(rt, x, gy, null, mean, variance, gamma, eps, s, batchStats);
+}
+
+/** batchNormBackward of relu(batch norm): the ReLU's mask (y > 0) applied as gy is read. */
+export function batchNormReLUBackward(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  y: GpuStorage,
+  gy: GpuStorage,
+  mean: GpuStorage,
+  variance: GpuStorage,
+  gamma: GpuStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: GpuStorage; gGamma: GpuStorage; gBeta: GpuStorage } {
+  checkShape("batchNormReLUBackward", x, s);
+  if (y.length !== x.length || gy.length !== x.length) {
+    throw new Error(
+      `batchNormReLUBackward: output ${y.length} and gradient ${gy.length} for ${x.length} elements`,
+    );
+  }
+  return backward(rt, x, gy, y, mean, variance, gamma, eps, s, batchStats);
+}
+
+/** The two passes of the backward: per-channel sums, then the input gradient. */
+function backward(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  gy: GpuStorage,
+  reluOutput: GpuStorage | null,
+  mean: GpuStorage,
+  variance: GpuStorage,
+  gamma: GpuStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: GpuStorage; gGamma: GpuStorage; gBeta: GpuStorage } {
   const gGamma = rt.alloc(s.c, "f32");
   const gBeta = rt.alloc(s.c, "f32");
   const gx = rt.alloc(x.length, "f32");
   const p = params(s, eps, batchStats);
+  const [suffix, mask] = reluOutput ? ["ReLU", [reluOutput]] : ["", []];
   rt.run({
     family: "batchnorm",
-    entry: "gradParams",
+    entry: `gradParams${suffix}`,
     workgroupSize: REDUCE_WG,
     dispatch: GpuRuntime.grid(s.c),
     params: p,
-    inputs: [x, gy, mean, variance],
+    inputs: [x, gy, mean, variance, ...mask],
     outputs: [gGamma, gBeta],
   });
   rt.run({
     family: "batchnorm",
-    entry: "gradInput",
+    entry: `gradInput${suffix}`,
     workgroupSize: ELEMENT_WG,
     dispatch: elements(s),
     params: p,
-    inputs: [x, gy, mean, variance, gamma, gGamma, gBeta],
+    inputs: [x, gy, mean, variance, gamma, gGamma, gBeta, ...mask],
     outputs: [gx],
   });
   return { gx, gGamma, gBeta };

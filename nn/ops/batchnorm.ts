@@ -83,18 +83,23 @@ function normGrads(
   st: NormStatistics,
   eps: number,
   training: boolean,
+  reluOutput?: Storage,
 ): (Tensor | null)[] {
   const backend = x.backend;
-  const r = backend.batchNormBackward(
-    x.storage,
-    g,
-    st.mean.storage,
-    st.variance.storage,
-    gamma.storage,
-    eps,
-    st.s,
-    training,
-  );
+  const [mean, variance] = [st.mean.storage, st.variance.storage];
+  const r = reluOutput
+    ? backend.batchNormReLUBackward(
+      x.storage,
+      reluOutput,
+      g,
+      mean,
+      variance,
+      gamma.storage,
+      eps,
+      st.s,
+      training,
+    )
+    : backend.batchNormBackward(x.storage, g, mean, variance, gamma.storage, eps, st.s, training);
   const wrap = (t: Tensor, storage: Storage) => {
     if (t.requiresGrad) return Tensor.fromStorage(backend, storage, t.shape);
     backend.free(storage);
@@ -165,22 +170,26 @@ export function batchNormReLU(
   }
   const st = statistics(x, { gamma, beta, runningMean, runningVar }, training, momentum);
   const backend = x.backend;
-  let pre = normalise(x, gamma, beta, st, eps);
-  if (residual) {
-    const sum = backend.axpby(1, pre, 1, residual.storage);
-    backend.free(pre);
-    pre = sum;
-  }
-  const out = backend.unary("relu", pre, 0);
-  backend.free(pre);
+  const out = backend.batchNormApplyReLU(
+    x.storage,
+    st.mean.storage,
+    st.variance.storage,
+    gamma.storage,
+    beta.storage,
+    residual?.storage ?? null,
+    eps,
+    st.s,
+  );
   const y = Tensor.fromStorage(backend, out, x.shape);
   const inputs = residual ? [x, gamma, beta, residual] : [x, gamma, beta];
   return record(y, inputs, "batchNormReLU", (g) => {
+    if (!residual?.requiresGrad) {
+      // ReLU's mask applied inside batch norm's backward: no masked gradient is stored
+      return normGrads(x, gamma, beta, g.storage, st, eps, training, y.storage);
+    }
     const view = denseView(x.shape);
     const masked = backend.binary("reluGrad", g.storage, view, y.storage, view);
     const grads = normGrads(x, gamma, beta, masked, st, eps, training);
-    if (residual?.requiresGrad) return [...grads, Tensor.fromStorage(backend, masked, x.shape)];
-    backend.free(masked);
-    return grads;
+    return [...grads, Tensor.fromStorage(backend, masked, x.shape)];
   });
 }

@@ -7,7 +7,7 @@
  */
 
 import type { OpName } from "../../gpu/backend.ts";
-import { batchNorm } from "../../nn/ops/batchnorm.ts";
+import { batchNorm, batchNormReLU } from "../../nn/ops/batchnorm.ts";
 import { conv2d } from "../../nn/ops/conv.ts";
 import * as ew from "../../nn/ops/elementwise.ts";
 import { concat, permute } from "../../nn/ops/layout.ts";
@@ -19,7 +19,7 @@ import { max, sum } from "../../nn/ops/reduce.ts";
 import { softmax } from "../../nn/ops/softmax.ts";
 import { Tensor } from "../../nn/tensor.ts";
 import type { Tolerance } from "./assert.ts";
-import type { InputSpec } from "./gradcheck.ts";
+import { type InputSpec, randomValues } from "./gradcheck.ts";
 
 export interface OpCase {
   fn: (...x: Tensor[]) => Tensor;
@@ -59,6 +59,31 @@ const batchNormTrain: OpCase = {
   ],
   grad: {},
   compare: { rtol: 1e-4, atol: 1e-4 },
+};
+
+/** Batch norm, residual and ReLU in one op (batchNormReLU), on inputs of batchnorm_relu_test's
+ * residual case, whose pre-activations keep clear of the kink at the small step below. */
+const batchNormReLUCase: OpCase = {
+  fn: (x, gamma, beta, mean, variance, residual) =>
+    batchNormReLU(x, gamma, beta, mean, variance, { training: true }, residual),
+  inputs: [
+    { shape: [2, 2, 3, 2], values: randomValues(24, 33, -2, 2.5) },
+    { shape: [2], values: randomValues(2, 34, 0.5, 1.5) },
+    { shape: [2], values: randomValues(2, 35, -0.5, 0.5) },
+    { shape: [2], noGrad: true, values: randomValues(2, 36, -0.3, 0.3) },
+    { shape: [2], noGrad: true, values: randomValues(2, 37, 0.5, 2) },
+    { shape: [2, 2, 3, 2], values: randomValues(24, 38, -1, 1) },
+  ],
+  grad: { eps: 1e-3, atol: 3e-3 },
+  compare: { rtol: 1e-4, atol: 1e-4 },
+};
+
+/** The same without a residual, whose backward takes the fused ReLU mask. */
+const batchNormReLUPlain: OpCase = {
+  ...batchNormReLUCase,
+  fn: (x, gamma, beta, mean, variance) =>
+    batchNormReLU(x, gamma, beta, mean, variance, { training: true }),
+  inputs: batchNormReLUCase.inputs.slice(0, 5),
 };
 
 const maxPool: OpCase = {
@@ -129,6 +154,8 @@ export const OP_CASES: Record<OpName, OpCase> = {
   batchNormStats: batchNormTrain,
   batchNormApply: batchNormTrain,
   batchNormBackward: batchNormTrain,
+  batchNormApplyReLU: batchNormReLUCase,
+  batchNormReLUBackward: batchNormReLUPlain,
   maxPool2d: maxPool,
   maxPool2dBackward: maxPool,
   avgPool2d: avgPool,

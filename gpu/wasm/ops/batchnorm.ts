@@ -4,7 +4,7 @@ import type { BatchNormShape } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
-import { PARALLEL_MIN_ELEMENTS } from "./elementwise.ts";
+import { axpby, binary, PARALLEL_MIN_ELEMENTS, unary } from "./elementwise.ts";
 
 function check(op: string, x: WasmStorage, s: BatchNormShape, perChannel: WasmStorage[]): void {
   if (x.length !== s.n * s.c * s.spatial) {
@@ -79,6 +79,35 @@ export function batchNormApply(
   return out;
 }
 
+/**
+ * relu(batchNormApply(x) + residual?) from the WASM kernels of its three steps: on the CPU each
+ * pass is cheap and a fused kernel would be one more to keep (the GPU fuses them).
+ */
+export function batchNormApplyReLU(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  mean: WasmStorage,
+  variance: WasmStorage,
+  gamma: WasmStorage,
+  beta: WasmStorage,
+  residual: WasmStorage | null,
+  eps: number,
+  s: BatchNormShape,
+): WasmStorage {
+  if (residual && residual.length !== x.length) {
+    throw new Error(`batchNormApplyReLU: residual of ${residual.length} for ${x.length} elements`);
+  }
+  let pre = batchNormApply(rt, x, mean, variance, gamma, beta, eps, s);
+  if (residual) {
+    const sum = axpby(rt, 1, pre, 1, residual);
+    rt.free(pre);
+    pre = sum;
+  }
+  const out = unary(rt, "relu", pre, 0);
+  rt.free(pre);
+  return out;
+}
+
 export function batchNormBackward(
   rt: WasmRuntime,
   x: WasmStorage,
@@ -101,4 +130,29 @@ export function batchNormBackward(
   p[S.BN_BATCH_STATS] = batchStats ? 1 : 0;
   rt.run("bn_backward_task", parallel(rt, x, s));
   return { gx, gGamma, gBeta };
+}
+
+/** batchNormBackward of relu(batch norm), from the WASM kernels: ReLU's mask, then the rest. */
+export function batchNormReLUBackward(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  y: WasmStorage,
+  gy: WasmStorage,
+  mean: WasmStorage,
+  variance: WasmStorage,
+  gamma: WasmStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: WasmStorage; gGamma: WasmStorage; gBeta: WasmStorage } {
+  if (y.length !== x.length || gy.length !== x.length) {
+    throw new Error(
+      `batchNormReLUBackward: output ${y.length} and gradient ${gy.length} for ${x.length} elements`,
+    );
+  }
+  const view = { shape: [x.length], strides: [1], offset: 0 };
+  const masked = binary(rt, "reluGrad", gy, view, y, view);
+  const grads = batchNormBackward(rt, x, masked, mean, variance, gamma, eps, s, batchStats);
+  rt.free(masked);
+  return grads;
 }
