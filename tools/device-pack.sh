@@ -27,7 +27,7 @@ c.exclude = (c.exclude ?? []).map((p) => "../" + p);
 Deno.writeTextFileSync(".dc/deno.json", JSON.stringify(c, null, 2));
 '
 cache=$(mktemp -d)
-DENO_DIR=$cache deno cache --quiet --config .dc/deno.json --no-lock cli.ts mod.ts bench/main.ts \
+DENO_DIR=$cache deno cache --quiet --config .dc/deno.json --no-lock cli.ts mod.ts bench/main.ts bench/readback_probe.ts tools/tune-tiles.ts \
   $(bash tools/device-bench.sh --list-tests)
 tar -C "$cache" -cf - . | xz -T2 -6 > .dc/deno-dir.tar.xz
 rm -rf "$cache"
