@@ -76,12 +76,19 @@ export async function saveTrainCheckpoint(
     for (const [k, t] of module.stateDict()) named.push([`${part}.${k}`, t]);
   }
   const optimizers: Record<string, string> = {};
-  for (const [name, o] of namedOptimisers(opt)) {
-    const state = optimizerEntries(o, `optimizer.${name}.`);
-    named.push(...state.tensors);
-    optimizers[name] = state.meta;
+  const copies: Tensor[] = [];
+  let host: Map<string, HostTensor>;
+  try {
+    for (const [name, o] of namedOptimisers(opt)) {
+      const state = optimizerEntries(o, `optimizer.${name}.`);
+      named.push(...state.tensors);
+      copies.push(...state.tensors.map(([, t]) => t));
+      optimizers[name] = state.meta;
+    }
+    host = await toHost(named);
+  } finally {
+    for (const t of copies) t.dispose();
   }
-  const host = await toHost(named);
   mkdirSync(dirname(path), { recursive: true });
   await writeSafetensors(path, [...host].map(asTorch), {
     format: TRAIN_CHECKPOINT_FORMAT,

@@ -64,17 +64,23 @@ export async function saveCheckpoint(path: string, o: SaveCheckpointOptions): Pr
   }
   meta.format = CHECKPOINT_FORMAT;
   const named: [string, Tensor][] = [...o.model.stateDict()].map(([k, t]) => [`model.${k}`, t]);
-  if (o.optimizer) {
-    const state = optimizerEntries(o.optimizer, "optimizer.");
-    named.push(...state.tensors);
-    meta.optimizer = state.meta;
+  const state = o.optimizer ? optimizerEntries(o.optimizer, "optimizer.") : null;
+  let host: Map<string, HostTensor>;
+  try {
+    if (state) {
+      named.push(...state.tensors);
+      meta.optimizer = state.meta;
+    }
+    host = await toHost(named);
+  } finally {
+    for (const [, t] of state?.tensors ?? []) t.dispose();
   }
-  await writeSafetensors(path, torchDtypes(await toHost(named)), meta);
+  await writeSafetensors(path, torchDtypes(host), meta);
 }
 
 /**
  * An optimiser's state for a file: its buffers as tensors named `<prefix><param index>.<buffer>`
- * (live tensors: read them before the next step) and its kind, lr and step counts as JSON.
+ * (copies the caller disposes once read) and its kind, lr and step counts as JSON.
  * Runs with several optimisers (the study's TABE has four) save each under its own prefix.
  */
 export function optimizerEntries(

@@ -1,11 +1,19 @@
 import type { Backend } from "../gpu/backend.ts";
 import { Adam } from "../nn/optim/adam.ts";
-import type { Optimizer } from "../nn/optim/optimizer.ts";
+import { type Optimizer, shardLayout } from "../nn/optim/optimizer.ts";
+import { packsOf } from "../gpu/webgpu/optim.ts";
+import { WebGpuBackend } from "../gpu/webgpu/backend.ts";
 import { SGD, type SgdOptions } from "../nn/optim/sgd.ts";
 import { keep, tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { allBackends, cpu } from "./support/backends.ts";
+import {
+  allBackends,
+  cpu,
+  gpuHardwareTilesOrNull,
+  gpuOrNull,
+  withHardwareTiles,
+} from "./support/backends.ts";
 
 interface OptimFixture {
   options: Record<string, unknown>;
@@ -78,7 +86,7 @@ async function checkRun(
 const sgd = (o: Record<string, unknown>) => (p: Tensor[]) => new SGD(p, o as unknown as SgdOptions);
 
 Deno.test("SGD (momentum, dampening, weight decay, Nesterov) matches PyTorch over 3 steps", async () => {
-  for (const backend of await allBackends()) {
+  for (const backend of await withHardwareTiles(await allBackends())) {
     for (const [i, fx] of fixture.sgd.entries()) {
       await checkRun(`SGD case ${i}`, backend, fx, sgd(fx.options));
     }
@@ -86,7 +94,7 @@ Deno.test("SGD (momentum, dampening, weight decay, Nesterov) matches PyTorch ove
 });
 
 Deno.test("Adam with bias correction and L2 weight decay matches PyTorch over 3 steps", async () => {
-  for (const backend of await allBackends()) {
+  for (const backend of await withHardwareTiles(await allBackends())) {
     for (const [i, fx] of fixture.adam.entries()) {
       const o = fx.options as {
         lr: number;
@@ -100,7 +108,7 @@ Deno.test("Adam with bias correction and L2 weight decay matches PyTorch over 3 
 });
 
 Deno.test("optimiser state dicts resume a run exactly, and state survives tidy()", async () => {
-  for (const backend of await allBackends()) {
+  for (const backend of await withHardwareTiles(await allBackends())) {
     const cases: [string, OptimFixture, (p: Tensor[]) => Optimizer][] = [
       ["SGD", fixture.sgd[0], sgd(fixture.sgd[0].options)],
       ["Adam", fixture.adam[0], (p) => new Adam(p, fixture.adam[0].options)],
@@ -163,4 +171,135 @@ Deno.test("optimisers: settable lr, params without gradients, clear errors", asy
   opt.lr = Number.NaN;
   assertThrows(() => opt.step(), /invalid learning rate NaN/, "NaN lr");
   opt.dispose();
+});
+
+Deno.test("a step updates consecutive parameters as one group; gaps, step counts and shards split it", async () => {
+  // Three parameters, Adam: step 1 all have gradients, step 2 the middle one has none, step 3
+  // all again, so the middle one is a step behind (its own bias correction). Each must end as
+  // an Adam over that parameter alone would leave it, whether the state lies in one shard or
+  // in two (a cap of 5 elements: [3, 2] and [4]); a state dict moves between the layouts.
+  const shapes = [[3], [2], [2, 2]];
+  const pattern = [[true, true, true], [true, false, true], [true, true, true]];
+  const sizeOf = (i: number) => shapes[i].reduce((a, b) => a * b);
+  const values = (seed: number, i: number) =>
+    Array.from({ length: sizeOf(i) }, (_, k) => Math.sin(seed + 3 * i + k));
+  for (const backend of await withHardwareTiles(await allBackends())) {
+    for (const shardElements of [undefined, 5]) {
+      const make = () =>
+        shapes.map((s, i) => tensor(values(10, i), s, { backend, requiresGrad: true }));
+      const grouped = make();
+      const alone = make();
+      const o = { lr: 0.1, weightDecay: 0.01 };
+      const group = new Adam(grouped, { ...o, shardElements });
+      const singles = alone.map((p) => new Adam([p], o));
+      for (const [step, has] of pattern.entries()) {
+        group.zeroGrad();
+        singles.forEach((s) => s.zeroGrad());
+        has.forEach((on, i) => {
+          if (!on) return;
+          grouped[i].grad = keep(tensor(values(step, i), shapes[i], { backend }));
+          alone[i].grad = keep(tensor(values(step, i), shapes[i], { backend }));
+          singles[i].step();
+        });
+        group.step();
+      }
+      const label = `[${backend.name}, shards of ${shardElements ?? "default"}]`;
+      for (const i of shapes.keys()) {
+        assertClose(await grouped[i].data(), await alone[i].data(), `${label} param ${i}`, {
+          rtol: 1e-6,
+          atol: 1e-7,
+        });
+      }
+      const dict = group.stateDict();
+      assertEqual(shapes.map((_, i) => dict.state[i].step), [3, 2, 3], `${label} steps`);
+      // the other layout resumes where this one stopped
+      const moved = new Adam(grouped, { ...o, shardElements: shardElements ? undefined : 5 });
+      moved.loadStateDict(dict);
+      for (const st of Object.values(dict.state)) {
+        for (const t of Object.values(st.buffers)) t.dispose();
+      }
+      for (const [i, p] of grouped.entries()) {
+        p.grad = keep(tensor(values(7, i), shapes[i], { backend }));
+        alone[i].grad = keep(tensor(values(7, i), shapes[i], { backend }));
+        singles[i].step();
+      }
+      moved.step();
+      for (const i of shapes.keys()) {
+        assertClose(await grouped[i].data(), await alone[i].data(), `${label} resumed ${i}`, {
+          rtol: 1e-6,
+          atol: 1e-7,
+        });
+      }
+      for (const opt of [group, moved, ...singles]) {
+        opt.zeroGrad();
+        opt.dispose();
+      }
+    }
+  }
+});
+
+Deno.test("state shards: consecutive parameters up to the cap, a larger one alone", () => {
+  assertEqual(
+    JSON.stringify(shardLayout([3, 2, 4, 9, 1], 5)),
+    JSON.stringify({
+      places: [
+        { shard: 0, offset: 0 },
+        { shard: 0, offset: 3 },
+        { shard: 1, offset: 0 },
+        { shard: 2, offset: 0 },
+        { shard: 3, offset: 0 },
+      ],
+      shardSizes: [5, 4, 9, 1],
+    }),
+    "layout",
+  );
+  assertThrows(
+    () => new SGD([tensor([1], [1])], { lr: 1, shardElements: 0 }),
+    /shard size 0/,
+    "cap",
+  );
+});
+
+Deno.test("on a GPU an optimiser step is one dispatch per state shard; lavapipe's one per parameter", async () => {
+  for (const gpu of [await gpuHardwareTilesOrNull(), await gpuOrNull()]) {
+    if (!(gpu instanceof WebGpuBackend)) continue;
+    const rt = gpu.rt;
+    const expected = rt.adapter.tiles === "hardware" ? 1 : 40;
+    const params = Array.from(
+      { length: 40 },
+      (_, i) =>
+        tensor(Array.from({ length: 5 + i }, (_, k) => k / 7), [5 + i], {
+          backend: gpu,
+          requiresGrad: true,
+        }),
+    );
+    for (const opt of [new SGD(params, { lr: 0.1, momentum: 0.9 }), new Adam(params)]) {
+      params.forEach((p) => (p.grad = keep(tensor(new Float32Array(p.size).fill(1), p.shape, {
+        backend: gpu,
+      }))));
+      opt.step(); // the first step also fills the new state buffers with zeros
+      const before = rt.dispatchCount;
+      opt.step();
+      const label = `${opt.kind} on ${gpu.description}: dispatches for 40 parameters`;
+      assertEqual(rt.dispatchCount - before, expected, label);
+      await params[39].data();
+      opt.zeroGrad();
+      opt.dispose();
+    }
+  }
+});
+
+Deno.test("WebGPU packs a group's parameters in consecutive packs under the cap", () => {
+  const sizes = [5, 3, 9, 2, 2, 20, 1].map((length) => ({ length }));
+  assertEqual(
+    JSON.stringify(packsOf(sizes, 4, 10)),
+    JSON.stringify([
+      { first: 0, count: 2, base: 4, length: 8 },
+      { first: 2, count: 1, base: 12, length: 9 },
+      { first: 3, count: 2, base: 21, length: 4 },
+      { first: 5, count: 1, base: 25, length: 20 },
+      { first: 6, count: 1, base: 45, length: 1 },
+    ]),
+    "packs",
+  );
 });

@@ -97,27 +97,40 @@ Deno.test("layout and reductions: gather, copyInto, sum/max/min over axis sets",
 });
 
 Deno.test("optimisers and reference-twin ops match the CPU backend", async () => {
+  // two parameters (1000 and 24 elements) whose state starts 5 elements into the buffers
   const p = randomValues(1000, 41);
   const g = randomValues(1000, 42);
+  const p2 = randomValues(24, 48);
+  const g2 = randomValues(24, 49);
+  const state = (seed: number, lo = -1) => randomValues(1029, seed, lo, 1);
   for (const nesterov of [false, true]) {
     for (const firstStep of [true, false]) {
       const q = { lr: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3, nesterov, firstStep };
-      await same(`sgd ${JSON.stringify(q)}`, [p, g, randomValues(1000, 43)], (b, [pp, gg, buf]) => {
-        b.sgdStep(pp, gg, buf, q);
-        return pp;
-      }, { rtol: 1e-6, atol: 1e-6 });
+      for (const pick of [0, 1, 2]) {
+        await same(
+          `sgd ${JSON.stringify(q)} output ${pick}`,
+          [p, g, p2, g2, state(43)],
+          (b, [pp, gg, pp2, gg2, buf]) => {
+            b.sgdStepGroup([pp, pp2], [gg, gg2], buf, 5, q);
+            return [pp, pp2, buf][pick];
+          },
+          { rtol: 1e-6, atol: 1e-6 },
+        );
+      }
     }
   }
   const adam = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 };
-  await same(
-    "adam",
-    [p, g, randomValues(1000, 44), randomValues(1000, 45, 0, 1)],
-    (b, [pp, gg, m, v]) => {
-      b.adamStep(pp, gg, m, v, adam);
-      return pp;
-    },
-    { rtol: 1e-5, atol: 1e-6 },
-  );
+  for (const [label, pick] of [["param", 0], ["second param", 1], ["v", 2]] as const) {
+    await same(
+      `adam ${label}`,
+      [p, g, p2, g2, state(44), state(45, 0)],
+      (b, [pp, gg, pp2, gg2, m, v]) => {
+        b.adamStepGroup([pp, pp2], [gg, gg2], m, v, 5, adam);
+        return [pp, pp2, v][pick];
+      },
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+  }
   await same("log-softmax", [randomValues(60, 46)], (b, [s]) => b.softmax(s, 6, 10, true));
   const labels = Int32Array.from([0, 3, 9, 2, 5, 1]);
   await same("cross-entropy", [randomValues(60, 47), labels], (b, [l, y]) => {

@@ -16,16 +16,36 @@ export const optimOps = {
     reference: cpuRandom,
     webgpu: gpuRandom,
   }),
-  sgdStep: kernel<(param: Storage, grad: Storage, momentumBuf: Storage, p: SgdParams) => void>({
-    reference: cpu.sgdStep,
-    webgpu: gpu.sgdStep,
-    wasm: wasm.sgdStep,
-  }),
-  adamStep: kernel<
-    (param: Storage, grad: Storage, m: Storage, v: Storage, p: AdamParams) => void
+  /**
+   * SGD over a group: each parameter with its gradient, its momentum at its place in one buffer
+   * that holds the optimiser's parameters end to end from `base` (nn/optim/optimizer.ts).
+   */
+  sgdStepGroup: kernel<
+    (
+      params: readonly Storage[],
+      grads: readonly Storage[],
+      momentumBuf: Storage,
+      base: number,
+      p: SgdParams,
+    ) => void
   >({
-    reference: cpu.adamStep,
-    webgpu: gpu.adamStep,
-    wasm: wasm.adamStep,
+    reference: cpu.sgdStepGroup,
+    webgpu: gpu.sgdStepGroup,
+    wasm: wasm.sgdStepGroup,
+  }),
+  /** Adam over a group, its moments laid out as sgdStepGroup's momentum. */
+  adamStepGroup: kernel<
+    (
+      params: readonly Storage[],
+      grads: readonly Storage[],
+      m: Storage,
+      v: Storage,
+      base: number,
+      p: AdamParams,
+    ) => void
+  >({
+    reference: cpu.adamStepGroup,
+    webgpu: gpu.adamStepGroup,
+    wasm: wasm.adamStepGroup,
   }),
 } satisfies KernelTable;

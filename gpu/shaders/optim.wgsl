@@ -1,6 +1,8 @@
 //! common
 // Optimiser updates, in place: the parameter and its state are read_write outputs, the gradient
 // the only input. The rules are PyTorch's (torch.optim.SGD, torch.optim.Adam, no amsgrad).
+// PARAM and G hold one parameter or a group's parameters packed end to end; the state buffers
+// hold every parameter of the optimiser end to end, so element i's state is at P.base + i.
 // Each kernel declares its own Params record and binds its state from binding 3 on.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
@@ -8,7 +10,7 @@
 
 //! kernel sgd
 struct Params {
-  n: u32, lr: f32, momentum: f32, dampening: f32,
+  n: u32, base: u32, lr: f32, momentum: f32, dampening: f32,
   weightDecay: f32, nesterov: u32, firstStep: u32,
 }
 @group(0) @binding(3) var<storage, read_write> BUF: array<f32>;
@@ -18,11 +20,12 @@ struct Params {
   var d = G[i] + P.weightDecay * p;
   if (P.momentum != 0.0) {
     // PyTorch seeds the buffer with the first gradient rather than decaying from zero.
+    let s = P.base + i;
     var b = d;
     if (P.firstStep == 0u) {
-      b = P.momentum * BUF[i] + (1.0 - P.dampening) * d;
+      b = P.momentum * BUF[s] + (1.0 - P.dampening) * d;
     }
-    BUF[i] = b;
+    BUF[s] = b;
     d = select(b, d + P.momentum * b, P.nesterov != 0u);
   }
   PARAM[i] = p - P.lr * d;
@@ -31,18 +34,19 @@ struct Params {
 //! kernel adam
 // stepSize = lr / (1 - beta1^t) and sqrtBc2 = sqrt(1 - beta2^t) come from the host in float64.
 struct Params {
-  n: u32, stepSize: f32, beta1: f32, beta2: f32,
+  n: u32, base: u32, stepSize: f32, beta1: f32, beta2: f32,
   eps: f32, weightDecay: f32, sqrtBc2: f32,
 }
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;
 
 //! main over P.n
+  let s = P.base + i;
   let p = PARAM[i];
   let g = G[i] + P.weightDecay * p;
-  let m = P.beta1 * M[i] + (1.0 - P.beta1) * g;
-  let v = P.beta2 * V[i] + (1.0 - P.beta2) * g * g;
-  M[i] = m;
-  V[i] = v;
+  let m = P.beta1 * M[s] + (1.0 - P.beta1) * g;
+  let v = P.beta2 * V[s] + (1.0 - P.beta2) * g * g;
+  M[s] = m;
+  V[s] = v;
   PARAM[i] = p - P.stepSize * m / (sqrt(v) / P.sqrtBc2 + P.eps);
 }

@@ -68,7 +68,10 @@ export class GpuRuntime {
   #layouts = new Map<string, GPUBindGroupLayout>();
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
+  /** Commands in the current batch (dispatches and copies): freed buffers wait for them. */
   #pending = 0;
+  /** Dispatches in the current batch, each with its slot of the uniform buffer. */
+  #slots = 0;
   #paramBytes = new ArrayBuffer(PARAM_SLOT * MAX_BATCH);
   #paramBuffer: GPUBuffer;
   #deferredRelease: GPUBuffer[] = [];
@@ -190,7 +193,7 @@ export class GpuRuntime {
     }
     if (k.dispatch.some((d) => d === 0)) return;
     const pipeline = this.#pipeline(k);
-    const slot = this.#pending;
+    const slot = this.#slots;
     const view = new DataView(this.#paramBytes, slot * PARAM_SLOT, PARAM_SLOT);
     if (k.params.length * 4 > PARAM_SLOT) {
       throw new Error(`${k.family}.${k.entry}: too many params`);
@@ -228,8 +231,24 @@ export class GpuRuntime {
       this.#pass = null;
     }
     this.#pending++;
+    this.#slots++;
     this.dispatchCount++;
-    if (this.#pending >= MAX_BATCH) this.flush();
+    if (this.#slots >= MAX_BATCH) this.flush();
+  }
+
+  /**
+   * Copies `length` elements of `src` from `srcAt` into `dst` at `dstAt`, in order with the
+   * kernels around it: a buffer copy, with no pipeline, bind group or uniform slot (the
+   * optimisers pack a group's parameters with it).
+   */
+  copyElements(src: GpuStorage, srcAt: number, dst: GpuStorage, dstAt: number, length: number) {
+    for (const s of [src, dst]) if (s.freed) throw new Error("copy of a freed GPU storage");
+    if (srcAt < 0 || dstAt < 0 || srcAt + length > src.length || dstAt + length > dst.length) {
+      throw new Error(
+        `copy of ${length} elements from ${srcAt} of ${src.length} to ${dstAt} of ${dst.length}`,
+      );
+    }
+    if (length > 0) this.copy(src.buffer, srcAt * 4, dst.buffer, dstAt * 4, length * 4);
   }
 
   /** Records a buffer copy in the current batch (readback staging, concat). */
@@ -257,6 +276,7 @@ export class GpuRuntime {
     this.#encoder = null;
     this.#pass = null;
     this.#pending = 0;
+    this.#slots = 0;
     for (const b of this.#deferredRelease) this.pool.release(b);
     this.#deferredRelease = [];
   }

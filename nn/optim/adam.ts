@@ -4,13 +4,15 @@
  */
 
 import type { Tensor } from "../tensor.ts";
-import { Optimizer, type ParamState } from "./optimizer.ts";
+import { type GroupRun, Optimizer } from "./optimizer.ts";
 
 export interface AdamOptions {
   lr?: number;
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
+  /** Elements per state buffer (optimizer.ts's SHARD_ELEMENTS unless set). */
+  shardElements?: number;
 }
 
 export class Adam extends Optimizer {
@@ -21,9 +23,10 @@ export class Adam extends Optimizer {
 
   constructor(
     params: readonly Tensor[],
-    { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0 }: AdamOptions = {},
+    { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 0, shardElements }: AdamOptions =
+      {},
   ) {
-    super(params, lr);
+    super(params, lr, shardElements);
     for (const b of betas) {
       if (!(b >= 0 && b < 1)) throw new Error(`Adam: invalid beta ${b} (need 0 <= beta < 1)`);
     }
@@ -34,16 +37,26 @@ export class Adam extends Optimizer {
     this.weightDecay = weightDecay;
   }
 
-  protected update(param: Tensor, grad: Tensor, st: ParamState): void {
-    const m = st.buffers.m ??= this.buffer(param);
-    const v = st.buffers.v ??= this.buffer(param);
-    param.backend.adamStep(param.storage, grad.storage, m.storage, v.storage, {
-      lr: this.lr,
-      beta1: this.betas[0],
-      beta2: this.betas[1],
-      eps: this.eps,
-      weightDecay: this.weightDecay,
-      step: st.step,
-    });
+  protected bufferNames(): readonly string[] {
+    return ["m", "v"];
+  }
+
+  protected updateGroup({ params, grads, shard, base, step }: GroupRun): void {
+    const backend = params[0].backend;
+    backend.adamStepGroup(
+      params.map((p) => p.storage),
+      grads.map((g) => g.storage),
+      this.buffer("m", shard).storage,
+      this.buffer("v", shard).storage,
+      base,
+      {
+        lr: this.lr,
+        beta1: this.betas[0],
+        beta2: this.betas[1],
+        eps: this.eps,
+        weightDecay: this.weightDecay,
+        step,
+      },
+    );
   }
 }

@@ -5,7 +5,7 @@
 
 import { keep } from "../scope.ts";
 import { Tensor } from "../tensor.ts";
-import { Optimizer, type ParamState } from "./optimizer.ts";
+import { type GroupRun, Optimizer } from "./optimizer.ts";
 
 export interface SgdOptions {
   lr: number;
@@ -13,6 +13,8 @@ export interface SgdOptions {
   dampening?: number;
   weightDecay?: number;
   nesterov?: boolean;
+  /** Elements per state buffer (optimizer.ts's SHARD_ELEMENTS unless set). */
+  shardElements?: number;
 }
 
 export class SGD extends Optimizer {
@@ -26,9 +28,10 @@ export class SGD extends Optimizer {
 
   constructor(
     params: readonly Tensor[],
-    { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false }: SgdOptions,
+    { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false, shardElements }:
+      SgdOptions,
   ) {
-    super(params, lr);
+    super(params, lr, shardElements);
     if (!(momentum >= 0)) throw new Error(`SGD: invalid momentum ${momentum}`);
     if (!(weightDecay >= 0)) throw new Error(`SGD: invalid weight decay ${weightDecay}`);
     if (nesterov && (momentum <= 0 || dampening !== 0)) {
@@ -40,25 +43,32 @@ export class SGD extends Optimizer {
     this.nesterov = nesterov;
   }
 
-  protected update(param: Tensor, grad: Tensor, st: ParamState): void {
+  protected bufferNames(): readonly string[] {
+    return this.momentum !== 0 ? ["momentum"] : [];
+  }
+
+  protected updateGroup({ params, grads, shard, base, filled }: GroupRun): void {
+    const backend = params[0].backend;
     let buf: Tensor;
-    let firstStep = false;
-    if (this.momentum !== 0) {
-      firstStep = !st.buffers.momentum;
-      buf = st.buffers.momentum ??= this.buffer(param);
-    } else {
-      const b = param.backend;
-      this.#placeholder ??= keep(Tensor.fromStorage(b, b.zeros(1, "f32"), [1]));
+    if (this.momentum !== 0) buf = this.buffer("momentum", shard);
+    else {
+      this.#placeholder ??= keep(Tensor.fromStorage(backend, backend.zeros(1, "f32"), [1]));
       buf = this.#placeholder;
     }
-    param.backend.sgdStep(param.storage, grad.storage, buf.storage, {
-      lr: this.lr,
-      momentum: this.momentum,
-      dampening: this.dampening,
-      weightDecay: this.weightDecay,
-      nesterov: this.nesterov,
-      firstStep,
-    });
+    backend.sgdStepGroup(
+      params.map((p) => p.storage),
+      grads.map((g) => g.storage),
+      buf.storage,
+      base,
+      {
+        lr: this.lr,
+        momentum: this.momentum,
+        dampening: this.dampening,
+        weightDecay: this.weightDecay,
+        nesterov: this.nesterov,
+        firstStep: !filled.has("momentum"),
+      },
+    );
   }
 
   override dispose(): void {

@@ -105,15 +105,26 @@ const crossEntropyCase: OpCase = {
 };
 
 /** An in-place update on a copy of the parameter, so the case's inputs stay as they were. */
-function inPlace(
-  update: (param: Tensor, grad: Tensor, state: Tensor[]) => void,
+const storages = (list: Tensor[]) => list.map((t) => t.storage);
+
+/**
+ * An optimiser's group update of copies of two parameters (inputs: param, grad, param, grad),
+ * whose state starts after 6 unused elements; returns both updated parameters end to end.
+ */
+function groupInPlace(
+  update: (params: Tensor[], grads: Tensor[], state: Tensor[], base: number) => void,
   states: number,
-): (param: Tensor, grad: Tensor) => Tensor {
-  return (param, grad) => {
-    const copy = ew.scale(param.detach(), 1);
-    const state = Array.from({ length: states }, () => ew.scale(grad.detach(), 0.5));
-    update(copy, grad, state);
-    return copy;
+): (...x: Tensor[]) => Tensor {
+  return (p1, g1, p2, g2) => {
+    const flat = (t: Tensor) => t.detach().withShape([t.size]);
+    const params = [flat(p1), flat(p2)].map((p) => ew.scale(p, 1));
+    const grads = [flat(g1), flat(g2)];
+    const state = Array.from(
+      { length: states },
+      (_, k) => ew.scale(concat([grads[1], grads[0], grads[1]], 0), 0.5 + k),
+    );
+    update(params, grads, state, grads[1].size);
+    return concat(params, 0);
   };
 }
 
@@ -178,20 +189,25 @@ export const OP_CASES: Record<OpName, OpCase> = {
     inputs: [{ shape: [40] }],
     grad: { none: "the mask's draw; dropout's gradient is a product with it (binary's case)" },
   },
-  sgdStep: {
-    fn: inPlace((p, g, [buf]) => {
+  sgdStepGroup: {
+    fn: groupInPlace((params, grads, [buf], base) => {
       const q = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true };
-      p.backend.sgdStep(p.storage, g.storage, buf.storage, { ...q, firstStep: false });
+      const b = params[0].backend;
+      b.sgdStepGroup(storages(params), storages(grads), buf.storage, base, {
+        ...q,
+        firstStep: false,
+      });
     }, 1),
-    inputs: [{ shape: [33] }, { shape: [33] }],
+    inputs: [{ shape: [33] }, { shape: [33] }, { shape: [2, 3] }, { shape: [2, 3] }],
     grad: { none: "an in-place parameter update" },
   },
-  adamStep: {
-    fn: inPlace((p, g, [m, v]) => {
+  adamStepGroup: {
+    fn: groupInPlace((params, grads, [m, v], base) => {
       const q = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 2 };
-      p.backend.adamStep(p.storage, g.storage, m.storage, ew.square(v).storage, q);
+      const b = params[0].backend;
+      b.adamStepGroup(storages(params), storages(grads), m.storage, ew.square(v).storage, base, q);
     }, 2),
-    inputs: [{ shape: [33] }, { shape: [33] }],
+    inputs: [{ shape: [33] }, { shape: [33] }, { shape: [2, 3] }, { shape: [2, 3] }],
     grad: { none: "an in-place parameter update" },
   },
 };

@@ -1,64 +1,80 @@
-/** Drivers of the in-place optimiser updates (kernels/optim.ts). */
+/**
+ * Drivers of the in-place optimiser updates (kernels/optim.ts): one dense task per member of
+ * the group, its state read at the member's place in the group's buffers.
+ */
 
 import type { AdamParams, SgdParams } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
-import { checkStateLengths } from "../../optim-checks.ts";
+import { checkGroup } from "../../optim-checks.ts";
 import { runDense } from "./elementwise.ts";
 
-function check(op: string, param: WasmStorage, ...others: WasmStorage[]): void {
-  for (const s of [param, ...others]) {
-    if (s.dtype !== "f32") throw new Error(`${op}: expected f32 storage, got ${s.dtype}`);
-    checkStateLengths(op, param, s);
-  }
-}
-
-/** Writes the slots both updates read: parameter, gradient, first state (and second). */
-function begin(rt: WasmRuntime, param: WasmStorage, grad: WasmStorage, ...state: WasmStorage[]) {
-  const p = rt.begin();
-  p[S.OPT_PARAM] = param.ptr;
-  p[S.OPT_GRAD] = grad.ptr;
-  [S.OPT_M, S.OPT_V].forEach((slot, i) => {
-    if (state[i]) p[slot] = state[i].ptr;
-  });
-  return { p, f: rt.paramsF32 };
-}
-
-export function sgdStep(
+/**
+ * Runs `kind` once per member: `fill` writes the hyper-parameters, the slots get the member's
+ * parameter, gradient and state addresses (4 bytes per element past the state's start).
+ */
+function perMember(
   rt: WasmRuntime,
-  param: WasmStorage,
-  grad: WasmStorage,
+  kind: number,
+  params: readonly WasmStorage[],
+  grads: readonly WasmStorage[],
+  state: readonly WasmStorage[],
+  base: number,
+  fill: (p: Int32Array, f: Float32Array) => void,
+): void {
+  let at = base;
+  params.forEach((param, k) => {
+    const p = rt.begin();
+    p[S.OPT_PARAM] = param.ptr;
+    p[S.OPT_GRAD] = grads[k].ptr;
+    [S.OPT_M, S.OPT_V].forEach((slot, i) => {
+      if (state[i]) p[slot] = state[i].ptr + at * 4;
+    });
+    fill(p, rt.paramsF32);
+    runDense(rt, kind, param.length);
+    at += param.length;
+  });
+}
+
+export function sgdStepGroup(
+  rt: WasmRuntime,
+  params: readonly WasmStorage[],
+  grads: readonly WasmStorage[],
   buf: WasmStorage,
+  base: number,
   q: SgdParams,
 ): void {
   const momentum = q.momentum !== 0;
-  check("sgdStep", param, grad, ...(momentum ? [buf] : []));
-  const { p, f } = begin(rt, param, grad, buf);
-  f[S.OPT_LR] = q.lr;
-  f[S.OPT_A] = q.momentum;
-  f[S.OPT_B] = q.dampening;
-  f[S.OPT_WD] = q.weightDecay;
-  p[S.OPT_FLAGS] = (momentum ? S.OPT_MOMENTUM : 0) | (q.firstStep ? S.OPT_FIRST_STEP : 0) |
+  const state = momentum ? [buf] : [];
+  checkGroup("sgdStepGroup", params, grads, base, state);
+  const flags = (momentum ? S.OPT_MOMENTUM : 0) | (q.firstStep ? S.OPT_FIRST_STEP : 0) |
     (q.nesterov ? S.OPT_NESTEROV : 0);
-  runDense(rt, S.D_SGD, param.length);
+  perMember(rt, S.D_SGD, params, grads, state, base, (p, f) => {
+    f[S.OPT_LR] = q.lr;
+    f[S.OPT_A] = q.momentum;
+    f[S.OPT_B] = q.dampening;
+    f[S.OPT_WD] = q.weightDecay;
+    p[S.OPT_FLAGS] = flags;
+  });
 }
 
-export function adamStep(
+export function adamStepGroup(
   rt: WasmRuntime,
-  param: WasmStorage,
-  grad: WasmStorage,
+  params: readonly WasmStorage[],
+  grads: readonly WasmStorage[],
   m: WasmStorage,
   v: WasmStorage,
+  base: number,
   q: AdamParams,
 ): void {
-  check("adamStep", param, grad, m, v);
-  const { f } = begin(rt, param, grad, m, v);
-  f[S.OPT_LR] = q.lr / (1 - Math.pow(q.beta1, q.step));
-  f[S.OPT_A] = q.beta1;
-  f[S.OPT_B] = q.beta2;
-  f[S.OPT_WD] = q.weightDecay;
-  f[S.OPT_EPS] = q.eps;
-  f[S.OPT_BC2] = Math.sqrt(1 - Math.pow(q.beta2, q.step));
-  runDense(rt, S.D_ADAM, param.length);
+  checkGroup("adamStepGroup", params, grads, base, [m, v]);
+  perMember(rt, S.D_ADAM, params, grads, [m, v], base, (_p, f) => {
+    f[S.OPT_LR] = q.lr / (1 - Math.pow(q.beta1, q.step));
+    f[S.OPT_A] = q.beta1;
+    f[S.OPT_B] = q.beta2;
+    f[S.OPT_WD] = q.weightDecay;
+    f[S.OPT_EPS] = q.eps;
+    f[S.OPT_BC2] = Math.sqrt(1 - Math.pow(q.beta2, q.step));
+  });
 }
