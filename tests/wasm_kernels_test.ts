@@ -210,14 +210,28 @@ Deno.test("batch norm: statistics, apply, backward with and without batch statis
     const gamma = randomValues(s.c, 13, 0.5, 1.5);
     const beta = randomValues(s.c, 14);
     const at = JSON.stringify(s);
-    for (const part of ["mean", "variance"] as const) {
-      await same(`batchNormStats ${part} ${at}`, [x], (b, [t]) => {
-        const r = b.batchNormStats(t, s);
-        b.free(part === "mean" ? r.variance : r.mean);
-        return r[part];
-      });
+    const runningMean = randomValues(s.c, 15);
+    const runningVar = randomValues(s.c, 16, 0.5, 2);
+    const outputs = ["mean", "variance", "runningMean", "runningVar", "count"] as const;
+    for (const [k, part] of outputs.entries()) {
+      await same(
+        `batchNormStatsRunning ${part} ${at}`,
+        [x, runningMean, runningVar, Int32Array.from([5])],
+        (b, [t, rm, rv, count]) => {
+          const r = b.batchNormStatsRunning(t, s, rm, rv, count, 0.1);
+          const all = [r.mean, r.variance, rm, rv, count];
+          for (const [j, o] of all.entries()) if (j !== k && j < 2) b.free(o);
+          return all[k];
+        },
+      );
     }
-    const stats = (b: Backend, t: ReturnType<Backend["upload"]>) => b.batchNormStats(t, s);
+    const stats = (b: Backend, t: ReturnType<Backend["upload"]>) => {
+      const [rm, rv] = [b.zeros(s.c, "f32"), b.zeros(s.c, "f32")];
+      const r = b.batchNormStatsRunning(t, s, rm, rv, null, 0.1);
+      b.free(rm);
+      b.free(rv);
+      return r;
+    };
     await same(`batchNormApply ${at}`, [x, gamma, beta], (b, [t, g, bb]) => {
       const { mean, variance } = stats(b, t);
       return b.batchNormApply(t, mean, variance, g, bb, 1e-5, s);

@@ -4,7 +4,8 @@
  */
 
 import type { BatchNormShape, HostStorage } from "../types.ts";
-import { f32, wrap } from "./storage.ts";
+import { checkRunning, runningWeights } from "../batchnorm-running.ts";
+import { f32, i32, wrap } from "./storage.ts";
 
 function checkLengths(
   label: string,
@@ -51,6 +52,38 @@ export function batchNormStats(
     variance[ch] = sq / count;
   }
   return { mean: wrap(mean), variance: wrap(variance) };
+}
+
+/** batchNormStats, then the running statistics moved in place and `count` (if any) plus 1. */
+export function batchNormStatsRunning(
+  x: HostStorage,
+  s: BatchNormShape,
+  runningMean: HostStorage,
+  runningVar: HostStorage,
+  count: HostStorage | null,
+  momentum: number,
+): { mean: HostStorage; variance: HostStorage } {
+  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
+  const stats = batchNormStats(x, s);
+  moveRunning(stats, runningMean, runningVar, count, runningWeights(s, momentum));
+  return stats;
+}
+
+/** The running update on host memory (the WASM backend's too: a loop over the channels). */
+export function moveRunning(
+  stats: { mean: HostStorage; variance: HostStorage },
+  runningMean: HostStorage,
+  runningVar: HostStorage,
+  count: HostStorage | null,
+  weights: readonly number[],
+): void {
+  const [keep, meanWeight, varWeight] = weights.map(Math.fround);
+  const [mean, variance, rm, rv] = [stats.mean, stats.variance, runningMean, runningVar].map(f32);
+  for (let ch = 0; ch < rm.length; ch++) {
+    rm[ch] = keep * rm[ch] + meanWeight * mean[ch];
+    rv[ch] = keep * rv[ch] + varWeight * variance[ch];
+  }
+  if (count) i32(count)[0] += 1;
 }
 
 export function batchNormApply(

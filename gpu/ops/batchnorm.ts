@@ -7,13 +7,24 @@ import * as gpu from "../webgpu/batchnorm.ts";
 import * as wasm from "../wasm/ops/batchnorm.ts";
 
 export const batchNormOps = {
-  /** Per-channel mean and biased variance over n and spatial. */
-  batchNormStats: kernel<
-    (x: Storage, s: BatchNormShape) => { mean: Storage; variance: Storage }
+  /**
+   * The per-channel mean and biased variance over n and spatial of a training batch; moves the
+   * running mean and variance in place (towards the unbiased variance, PyTorch's rule) and adds
+   * 1 to the i32 batch counter where given, in the same pass.
+   */
+  batchNormStatsRunning: kernel<
+    (
+      x: Storage,
+      s: BatchNormShape,
+      runningMean: Storage,
+      runningVar: Storage,
+      count: Storage | null,
+      momentum: number,
+    ) => { mean: Storage; variance: Storage }
   >({
-    reference: cpu.batchNormStats,
-    webgpu: gpu.batchNormStats,
-    wasm: wasm.batchNormStats,
+    reference: cpu.batchNormStatsRunning,
+    webgpu: gpu.batchNormStatsRunning,
+    wasm: wasm.batchNormStatsRunning,
   }),
   batchNormApply: kernel<
     (

@@ -2,7 +2,12 @@
 //! include float-bits
 // Batch norm over an input viewed as [n, c, spatial]. The per-channel reductions run one
 // workgroup per channel with a shared-memory tree; the element-wise parts one thread each.
-struct Params { n: u32, c: u32, spatial: u32, eps: f32, total: u32, batchStats: u32 }
+// keep, meanWeight and varWeight move the running statistics (statsRunning only; the other
+// kernels leave them unset).
+struct Params {
+  n: u32, c: u32, spatial: u32, eps: f32, total: u32, batchStats: u32,
+  keep: f32, meanWeight: f32, varWeight: f32,
+}
 
 // ReLU that passes NaN on, as PyTorch's relu (and elementwise.wgsl's) does.
 fn reluKeepNaN(x: f32) -> f32 {
@@ -34,11 +39,16 @@ fn treeSum(lid: u32) {
   }
 }
 
-//! kernel stats
+//! kernel statsRunning
+// The batch's mean and biased variance per channel; the running statistics move towards them
+// (the unbiased variance) and the batch is counted, as in PyTorch's training step.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> MEAN: array<f32>;
 @group(0) @binding(3) var<storage, read_write> VAR: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RMEAN: array<f32>;
+@group(0) @binding(5) var<storage, read_write> RVAR: array<f32>;
+@group(0) @binding(6) var<storage, read_write> COUNT: array<i32>;
 
 //! main per workgroup over P.c as ch
   let count = channelCount();
@@ -65,10 +75,17 @@ fn treeSum(lid: u32) {
   partial2[lid] = 0.0;
   treeSum(lid);
   if (lid == 0u && valid) {
+    let variance = partial[0] / f32(count);
     MEAN[ch] = mean;
-    VAR[ch] = partial[0] / f32(count);
+    VAR[ch] = variance;
+    RMEAN[ch] = P.keep * RMEAN[ch] + P.meanWeight * mean;
+    RVAR[ch] = P.keep * RVAR[ch] + P.varWeight * variance;
+    if (ch == 0u) {
+      COUNT[0] = COUNT[0] + 1;
+    }
   }
 }
+
 
 //! kernel apply
 @group(0) @binding(0) var<uniform> P: Params;

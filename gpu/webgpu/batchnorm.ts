@@ -5,6 +5,7 @@
  */
 
 import type { BatchNormShape } from "../types.ts";
+import { checkRunning, runningWeights } from "../batchnorm-running.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const REDUCE_WG = [256, 1, 1] as const;
@@ -30,23 +31,38 @@ function checkShape(op: string, x: GpuStorage, s: BatchNormShape): void {
 const elements = (s: BatchNormShape) =>
   GpuRuntime.grid(Math.ceil((s.n * s.c * s.spatial) / ELEMENT_WG[0]));
 
-export function batchNormStats(
+/**
+ * A training batch's statistics, the running ones moved in place and 1 added to `count` (or to
+ * a scratch counter when there is none): one dispatch, where the update composed of axpby,
+ * copies and casts took seven more.
+ */
+export function batchNormStatsRunning(
   rt: GpuRuntime,
   x: GpuStorage,
   s: BatchNormShape,
+  runningMean: GpuStorage,
+  runningVar: GpuStorage,
+  count: GpuStorage | null,
+  momentum: number,
 ): { mean: GpuStorage; variance: GpuStorage } {
-  checkShape("batchNormStats", x, s);
+  checkShape("batchNormStatsRunning", x, s);
+  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
   const mean = rt.alloc(s.c, "f32");
   const variance = rt.alloc(s.c, "f32");
+  const counter = count ?? rt.alloc(1, "i32");
   rt.run({
     family: "batchnorm",
-    entry: "stats",
+    entry: "statsRunning",
     workgroupSize: REDUCE_WG,
     dispatch: GpuRuntime.grid(s.c),
-    params: params(s, 0, true),
+    params: [
+      ...params(s, 0, true),
+      ...runningWeights(s, momentum).map((f32) => ({ f32 })),
+    ],
     inputs: [x],
-    outputs: [mean, variance],
+    outputs: [mean, variance, runningMean, runningVar, counter],
   });
+  if (!count) rt.release(counter);
   return { mean, variance };
 }
 

@@ -64,23 +64,14 @@ abstract class BatchNormBase extends Layer {
           `${this.ranks.join(" or ")} with ${this.numFeatures} channels`,
       );
     }
-    const options = { training: this.training, momentum: this.momentum, eps: this.eps };
+    const options = {
+      training: this.training,
+      momentum: this.momentum,
+      eps: this.eps,
+      numBatchesTracked: this.numBatchesTracked,
+    };
     const args = [x, this.weight, this.bias, this.runningMean, this.runningVar, options] as const;
-    const y = fuseReLU ? batchNormReLU(...args, residual) : batchNorm(...args);
-    if (this.training) this.#countBatch();
-    return y;
-  }
-
-  /** num_batches_tracked += 1 on the device (three tiny kernels; no host round trip). */
-  #countBatch(): void {
-    const backend = this.backend;
-    const old = this.numBatchesTracked.storage;
-    const asFloat = backend.cast(old, "f32");
-    const next = backend.unary("addScalar", asFloat, 1);
-    backend.free(asFloat);
-    const asInt = backend.cast(next, "i32");
-    backend.free(next);
-    this.replaceBuffer("num_batches_tracked", Tensor.fromStorage(backend, asInt, []));
+    return fuseReLU ? batchNormReLU(...args, residual) : batchNorm(...args);
   }
 }
 

@@ -13,6 +13,11 @@ export interface BatchNormOptions {
   /** Weight of the new batch in the running averages (PyTorch's default 0.1). */
   momentum?: number;
   eps?: number;
+  /**
+   * The layer's i32 batch counter (PyTorch's num_batches_tracked), incremented in place with
+   * the running statistics in training.
+   */
+  numBatchesTracked?: Tensor;
 }
 
 function layoutOf(x: Tensor): BatchNormShape {
@@ -29,18 +34,6 @@ function checkChannelTensor(name: string, t: Tensor, x: Tensor, c: number): void
   }
 }
 
-/**
- * Overwrites `target` with a * target + b * value. The running statistics are updated in their
- * own storage (axpby into a temporary, then copyInto), so modules, state dicts and any tensor
- * sharing that storage see the new values without re-binding.
- */
-function blendInPlace(target: Tensor, a: number, value: Tensor, b: number): void {
-  const backend = target.backend;
-  const blended = backend.axpby(a, target.storage, b, value.storage);
-  backend.copyInto(blended, target.storage, denseView(target.shape));
-  backend.free(blended);
-}
-
 /** The layout and the mean and variance an input is normalised with. */
 interface NormStatistics {
   s: BatchNormShape;
@@ -54,6 +47,7 @@ function statistics(
   perChannel: { gamma: Tensor; beta: Tensor; runningMean: Tensor; runningVar: Tensor },
   training: boolean,
   momentum: number,
+  numBatchesTracked?: Tensor,
 ): NormStatistics {
   if (x.dtype !== "f32") throw new Error(`batchNorm needs an f32 input, got ${x.dtype}`);
   const s = layoutOf(x);
@@ -66,11 +60,21 @@ function statistics(
       `batchNorm in training needs more than 1 value per channel, got input [${x.shape}]`,
     );
   }
-  const stats = x.backend.batchNormStats(x.storage, s);
+  const counter = numBatchesTracked ?? null;
+  if (counter && (counter.backend !== x.backend || counter.dtype !== "i32" || counter.size !== 1)) {
+    throw new Error(`batchNorm: numBatchesTracked must be one i32 on the input's backend`);
+  }
+  // In place, so modules, state dicts and any tensor sharing these storages see the new values.
+  const stats = x.backend.batchNormStatsRunning(
+    x.storage,
+    s,
+    runningMean.storage,
+    runningVar.storage,
+    counter?.storage ?? null,
+    momentum,
+  );
   const mean = Tensor.fromStorage(x.backend, stats.mean, [s.c]);
   const variance = Tensor.fromStorage(x.backend, stats.variance, [s.c]);
-  blendInPlace(runningMean, 1 - momentum, mean, momentum);
-  blendInPlace(runningVar, 1 - momentum, variance, (momentum * count) / (count - 1));
   return { s, mean, variance };
 }
 
@@ -132,9 +136,10 @@ export function batchNorm(
   beta: Tensor,
   runningMean: Tensor,
   runningVar: Tensor,
-  { training, momentum = 0.1, eps = 1e-5 }: BatchNormOptions,
+  { training, momentum = 0.1, eps = 1e-5, numBatchesTracked }: BatchNormOptions,
 ): Tensor {
-  const st = statistics(x, { gamma, beta, runningMean, runningVar }, training, momentum);
+  const perChannel = { gamma, beta, runningMean, runningVar };
+  const st = statistics(x, perChannel, training, momentum, numBatchesTracked);
   const y = Tensor.fromStorage(x.backend, normalise(x, gamma, beta, st, eps), x.shape);
   return record(
     y,
@@ -159,7 +164,7 @@ export function batchNormReLU(
   beta: Tensor,
   runningMean: Tensor,
   runningVar: Tensor,
-  { training, momentum = 0.1, eps = 1e-5 }: BatchNormOptions,
+  { training, momentum = 0.1, eps = 1e-5, numBatchesTracked }: BatchNormOptions,
   residual?: Tensor,
 ): Tensor {
   if (residual && (residual.backend !== x.backend || residual.shape.join() !== x.shape.join())) {
@@ -168,7 +173,8 @@ export function batchNormReLU(
         "on the same backend",
     );
   }
-  const st = statistics(x, { gamma, beta, runningMean, runningVar }, training, momentum);
+  const perChannel = { gamma, beta, runningMean, runningVar };
+  const st = statistics(x, perChannel, training, momentum, numBatchesTracked);
   const backend = x.backend;
   const out = backend.batchNormApplyReLU(
     x.storage,

@@ -162,7 +162,7 @@ export const OP_CASES: Record<OpName, OpCase> = {
   conv2d: conv,
   conv2dGradInput: conv,
   conv2dGradWeight: conv,
-  batchNormStats: batchNormTrain,
+  batchNormStatsRunning: batchNormTrain,
   batchNormApply: batchNormTrain,
   batchNormBackward: batchNormTrain,
   batchNormApplyReLU: batchNormReLUCase,

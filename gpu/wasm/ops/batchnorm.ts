@@ -5,6 +5,8 @@ import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
 import { axpby, binary, PARALLEL_MIN_ELEMENTS, unary } from "./elementwise.ts";
+import { checkRunning, runningWeights } from "../../batchnorm-running.ts";
+import { moveRunning } from "../../cpu/batchnorm.ts";
 
 function check(op: string, x: WasmStorage, s: BatchNormShape, perChannel: WasmStorage[]): void {
   if (x.length !== s.n * s.c * s.spatial) {
@@ -60,6 +62,22 @@ export function batchNormStats(rt: WasmRuntime, x: WasmStorage, s: BatchNormShap
   begin(rt, x, s, { mean, variance });
   rt.run("bn_stats_task", parallel(rt, x, s));
   return { mean, variance };
+}
+
+/** The WASM statistics kernel, then the running update on the heap views (C-long loops). */
+export function batchNormStatsRunning(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  s: BatchNormShape,
+  runningMean: WasmStorage,
+  runningVar: WasmStorage,
+  count: WasmStorage | null,
+  momentum: number,
+): { mean: WasmStorage; variance: WasmStorage } {
+  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
+  const stats = batchNormStats(rt, x, s);
+  moveRunning(stats, runningMean, runningVar, count, runningWeights(s, momentum));
+  return stats;
 }
 
 export function batchNormApply(
