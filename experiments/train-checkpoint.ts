@@ -14,8 +14,12 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostTensor } from "../nn/host-tensor.ts";
-import { toHost } from "../nn/host-tensor.ts";
-import { loadWeights, optimizerEntries, restoreOptimizer, saveWeights } from "../nn/checkpoint.ts";
+import {
+  loadWeights,
+  restoreOptimizer,
+  saveWeights,
+  toHostWithOptimizers,
+} from "../nn/checkpoint.ts";
 import type { Optimizer } from "../nn/optim/optimizer.ts";
 import { restoreSeedState, seedState } from "../nn/random.ts";
 import {
@@ -75,20 +79,12 @@ export async function saveTrainCheckpoint(
   for (const [part, module] of networkParts(net)) {
     for (const [k, t] of module.stateDict()) named.push([`${part}.${k}`, t]);
   }
-  const optimizers: Record<string, string> = {};
-  const copies: Tensor[] = [];
-  let host: Map<string, HostTensor>;
-  try {
-    for (const [name, o] of namedOptimisers(opt)) {
-      const state = optimizerEntries(o, `optimizer.${name}.`);
-      named.push(...state.tensors);
-      copies.push(...state.tensors.map(([, t]) => t));
-      optimizers[name] = state.meta;
-    }
-    host = await toHost(named);
-  } finally {
-    for (const t of copies) t.dispose();
-  }
+  const list = namedOptimisers(opt);
+  const { host, metas } = await toHostWithOptimizers(
+    named,
+    list.map(([name, o]) => [`optimizer.${name}.`, o] as const),
+  );
+  const optimizers = Object.fromEntries(list.map(([name], k) => [name, metas[k]]));
   mkdirSync(dirname(path), { recursive: true });
   await writeSafetensors(path, [...host].map(asTorch), {
     format: TRAIN_CHECKPOINT_FORMAT,

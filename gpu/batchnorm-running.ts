@@ -19,10 +19,10 @@ export function checkRunning(
   runningVar: Sized,
   count: Sized | null,
 ): void {
-  for (const [name, t] of [["running mean", runningMean], ["running variance", runningVar]]) {
-    const sized = t as Sized;
-    if (sized.dtype !== "f32" || sized.length !== s.c) {
-      throw new Error(`${op}: ${name} must be f32 [${s.c}], got ${sized.dtype} [${sized.length}]`);
+  const perChannel = [["running mean", runningMean], ["running variance", runningVar]] as const;
+  for (const [name, t] of perChannel) {
+    if (t.dtype !== "f32" || t.length !== s.c) {
+      throw new Error(`${op}: ${name} must be f32 [${s.c}], got ${t.dtype} [${t.length}]`);
     }
   }
   if (count && (count.dtype !== "i32" || count.length !== 1)) {

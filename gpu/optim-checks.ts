@@ -10,7 +10,7 @@ interface Sized {
 
 /**
  * A group update's arguments: one f32 gradient per f32 parameter, of its parameter's length, and
- * state buffers that hold the group's span from `base`. Returns the span (the group's elements).
+ * state buffers that hold the group's span from `base`.
  */
 export function checkGroup(
   op: string,
@@ -18,7 +18,7 @@ export function checkGroup(
   grads: readonly Sized[],
   base: number,
   states: readonly Sized[],
-): number {
+): void {
   if (params.length === 0) throw new Error(`${op}: no parameters`);
   if (grads.length !== params.length) {
     throw new Error(`${op}: ${grads.length} gradients for ${params.length} parameters`);
@@ -45,5 +45,4 @@ export function checkGroup(
       );
     }
   }
-  return total;
 }

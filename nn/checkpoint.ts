@@ -64,17 +64,9 @@ export async function saveCheckpoint(path: string, o: SaveCheckpointOptions): Pr
   }
   meta.format = CHECKPOINT_FORMAT;
   const named: [string, Tensor][] = [...o.model.stateDict()].map(([k, t]) => [`model.${k}`, t]);
-  const state = o.optimizer ? optimizerEntries(o.optimizer, "optimizer.") : null;
-  let host: Map<string, HostTensor>;
-  try {
-    if (state) {
-      named.push(...state.tensors);
-      meta.optimizer = state.meta;
-    }
-    host = await toHost(named);
-  } finally {
-    for (const [, t] of state?.tensors ?? []) t.dispose();
-  }
+  const optimizers = o.optimizer ? [["optimizer.", o.optimizer] as const] : [];
+  const { host, metas } = await toHostWithOptimizers(named, optimizers);
+  if (o.optimizer) meta.optimizer = metas[0];
   await writeSafetensors(path, torchDtypes(host), meta);
 }
 
@@ -95,6 +87,29 @@ export function optimizerEntries(
     for (const [b, t] of Object.entries(st.buffers)) tensors.push([`${prefix}${i}.${b}`, t]);
   }
   return { tensors, meta: JSON.stringify({ kind: dict.kind, lr: dict.lr, steps }) };
+}
+
+/**
+ * Reads `named` and the state of each `[prefix, optimiser]` (optimizerEntries) to the host, and
+ * frees the optimisers' state copies whatever happens; returns each optimiser's JSON in order.
+ */
+export async function toHostWithOptimizers(
+  named: readonly [string, Tensor][],
+  optimizers: readonly (readonly [string, Optimizer])[],
+): Promise<{ host: Map<string, HostTensor>; metas: string[] }> {
+  const copies: Tensor[] = [];
+  try {
+    const all = [...named];
+    const metas = optimizers.map(([prefix, opt]) => {
+      const state = optimizerEntries(opt, prefix);
+      all.push(...state.tensors);
+      copies.push(...state.tensors.map(([, t]) => t));
+      return state.meta;
+    });
+    return { host: await toHost(all), metas };
+  } finally {
+    for (const t of copies) t.dispose();
+  }
 }
 
 export interface LoadCheckpointOptions {

@@ -63,27 +63,32 @@ export function batchNormStatsRunning(
   count: HostStorage | null,
   momentum: number,
 ): { mean: HostStorage; variance: HostStorage } {
-  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
-  const stats = batchNormStats(x, s);
-  moveRunning(stats, runningMean, runningVar, count, runningWeights(s, momentum));
-  return stats;
+  return withRunningUpdate(() => batchNormStats(x, s), s, runningMean, runningVar, count, momentum);
 }
 
-/** The running update on host memory (the WASM backend's too: a loop over the channels). */
-export function moveRunning(
-  stats: { mean: HostStorage; variance: HostStorage },
+/**
+ * The host backends' batchNormStatsRunning (this twin's and the WASM backend's): checks the
+ * running tensors, computes the batch's statistics with `stats`, then moves the running ones
+ * in place on host memory (a loop over the channels) and counts the batch.
+ */
+export function withRunningUpdate<T extends HostStorage>(
+  stats: () => { mean: T; variance: T },
+  s: BatchNormShape,
   runningMean: HostStorage,
   runningVar: HostStorage,
   count: HostStorage | null,
-  weights: readonly number[],
-): void {
-  const [keep, meanWeight, varWeight] = weights.map(Math.fround);
-  const [mean, variance, rm, rv] = [stats.mean, stats.variance, runningMean, runningVar].map(f32);
+  momentum: number,
+): { mean: T; variance: T } {
+  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
+  const batch = stats();
+  const [keep, meanWeight, varWeight] = runningWeights(s, momentum).map(Math.fround);
+  const [mean, variance, rm, rv] = [batch.mean, batch.variance, runningMean, runningVar].map(f32);
   for (let ch = 0; ch < rm.length; ch++) {
     rm[ch] = keep * rm[ch] + meanWeight * mean[ch];
     rv[ch] = keep * rv[ch] + varWeight * variance[ch];
   }
   if (count) i32(count)[0] += 1;
+  return batch;
 }
 
 export function batchNormApply(

@@ -5,8 +5,7 @@ import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
 import { axpby, binary, PARALLEL_MIN_ELEMENTS, unary } from "./elementwise.ts";
-import { checkRunning, runningWeights } from "../../batchnorm-running.ts";
-import { moveRunning } from "../../cpu/batchnorm.ts";
+import { withRunningUpdate } from "../../cpu/batchnorm.ts";
 
 function check(op: string, x: WasmStorage, s: BatchNormShape, perChannel: WasmStorage[]): void {
   if (x.length !== s.n * s.c * s.spatial) {
@@ -74,10 +73,8 @@ export function batchNormStatsRunning(
   count: WasmStorage | null,
   momentum: number,
 ): { mean: WasmStorage; variance: WasmStorage } {
-  checkRunning("batchNormStatsRunning", s, runningMean, runningVar, count);
-  const stats = batchNormStats(rt, x, s);
-  moveRunning(stats, runningMean, runningVar, count, runningWeights(s, momentum));
-  return stats;
+  const stats = () => batchNormStats(rt, x, s);
+  return withRunningUpdate(stats, s, runningMean, runningVar, count, momentum);
 }
 
 export function batchNormApply(
