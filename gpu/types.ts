@@ -40,6 +40,15 @@ export interface StridedView {
 
 export type ReduceOp = "sum" | "max" | "min";
 
+/**
+ * Operand precision of the GEMM family (matmul, the convolutions and their gradients). "f16" is
+ * PyTorch autocast's arithmetic held in f32 storage: both operands and the result are rounded to
+ * IEEE half (nearest even, overflow to infinity, subnormals kept) and products accumulate in f32
+ * or better, so a mixed-precision run sees half's range and rounding, and the loss scaler sees
+ * its overflows. Absent means "f32".
+ */
+export type GemmPrecision = "f32" | "f16";
+
 /** C[b] = op(A[b]) x op(B[b]) with op = transpose when asked; a batch stride of 0 broadcasts. */
 export interface MatmulParams {
   batch: number;
@@ -50,6 +59,7 @@ export interface MatmulParams {
   transB: boolean;
   aBatchStride: number;
   bBatchStride: number;
+  precision?: GemmPrecision;
 }
 
 /** The fields of an NCHW sliding window that convolutions and pools share, in PyTorch's terms. */
@@ -74,6 +84,7 @@ export interface Conv2dParams extends Window2dParams {
   dilationH: number;
   dilationW: number;
   groups: number;
+  precision?: GemmPrecision;
 }
 
 /** NCHW pooling window, PyTorch's arithmetic (floor mode; padding counts as -inf for max). */

@@ -1,4 +1,5 @@
 //! common
+//! include half-round
 // Batched matmul C[b] = op(A[b]) x op(B[b]), op = transpose when asked, batch stride 0 =
 // broadcast. C is dense [batch, M, N].
 //

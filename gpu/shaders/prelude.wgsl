@@ -132,3 +132,30 @@ fn divmod4(a: vec4<i32>, b: i32, inv: f32) -> QR4 {
     select(vec4<i32>(0), vec4<i32>(1), r0 >= vec4<i32>(b));
   return QR4(q, a - q * b);
 }
+
+//! snippet half-round
+// Rounds to the nearest IEEE half value, held in an f32: nearest even, overflow to infinity,
+// subnormals and NaN kept. The f16 operand precision of the GEMM family (gpu/types.ts
+// GemmPrecision) works on the bits, so no adapter's own f16 conversion (WGSL leaves
+// infinities and subnormals to the implementation) decides what the loss scaler sees.
+fn roundHalf(x: f32) -> f32 {
+  let bits = bitcast<u32>(x);
+  let mag = bits & 0x7fffffffu;
+  let sign = bits & 0x80000000u;
+  if (mag >= 0x7f800000u) {
+    return x;
+  }
+  if (mag >= 0x477ff000u) {
+    return bitcast<f32>(sign | 0x7f800000u);
+  }
+  if (mag < 0x38800000u) {
+    // Below 2^-14 a half is a multiple of 2^-24; both scalings are exact, round() ties to even.
+    let units = round(bitcast<f32>(mag) * 16777216.0);
+    return bitcast<f32>(sign | bitcast<u32>(units * 5.9604644775390625e-8));
+  }
+  return bitcast<f32>(sign | ((mag + 0xfffu + ((mag >> 13u) & 1u)) & 0xffffe000u));
+}
+
+fn roundHalf4(v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(roundHalf(v.x), roundHalf(v.y), roundHalf(v.z), roundHalf(v.w));
+}

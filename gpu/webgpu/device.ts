@@ -40,10 +40,10 @@ export async function createGpuRuntime(
     maxComputeWorkgroupSizeY: num(limits.maxComputeWorkgroupSizeY),
     maxStorageBuffersPerShaderStage: num(limits.maxStorageBuffersPerShaderStage),
   };
-  // Asked for where offered; used only once startProfile's self-test passes.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has("timestamp-query")
-    ? ["timestamp-query"]
-    : [];
+  // Asked for where offered; each is used only once its self-test passes (startProfile,
+  // half-tiles.ts).
+  const optional: GPUFeatureName[] = ["timestamp-query", "shader-f16"];
+  const requiredFeatures = optional.filter((name) => adapter.features.has(name));
   const device = await adapter.requestDevice({ requiredLimits: required, requiredFeatures });
   device.lost.then((info) => {
     if (info.reason !== "destroyed") console.error(`WebGPU device lost: ${info.message}`);

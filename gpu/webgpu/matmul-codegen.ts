@@ -31,6 +31,10 @@ export interface Variant {
   cVec: boolean;
   /** K is not a multiple of 4: the last block of 4 must mask its extra k. */
   kTail: boolean;
+  /** f16 operand precision: operands round to half as they load, the result as it stores. */
+  half: boolean;
+  /** With `half`, staged tiles are held as f16 (needs shader-f16; gpu/webgpu/half-tiles.ts). */
+  halfShared: boolean;
 }
 
 const COMP = ["x", "y", "z", "w"];
@@ -60,6 +64,7 @@ export function matmulDefines(c: TileConfig, v: Variant): Record<string, string 
     BLOCK: g.block(),
     SYNC: c.stageA || c.stageB ? "workgroupBarrier();" : "",
     STORE: g.store(),
+    ENABLES: v.half && v.halfShared ? "enable f16;" : "",
   };
 }
 
@@ -77,10 +82,32 @@ class Generator {
   }
 
   shared(): string {
+    const type = this.#halfShared ? "vec4<f16>" : "vec4f";
     const out: string[] = [];
-    if (this.c.stageA) out.push(`var<workgroup> As: array<vec4f, ${this.bm * this.kb4}>;`);
-    if (this.c.stageB) out.push(`var<workgroup> Bs: array<vec4f, ${this.bn * this.kb4}>;`);
+    if (this.c.stageA) out.push(`var<workgroup> As: array<${type}, ${this.bm * this.kb4}>;`);
+    if (this.c.stageB) out.push(`var<workgroup> Bs: array<${type}, ${this.bn * this.kb4}>;`);
     return out.join("\n");
+  }
+
+  get #halfShared(): boolean {
+    return this.v.half && this.v.halfShared;
+  }
+
+  /** A staged quad as it is written to workgroup memory. */
+  #toShared(quad: string): string {
+    if (!this.v.half) return quad;
+    return this.#halfShared ? `vec4<f16>(roundHalf4(${quad}))` : `roundHalf4(${quad})`;
+  }
+
+  /** A workgroup-memory read as the f32 the multiply-adds take. */
+  #fromShared(read: string): string {
+    return this.#halfShared ? `vec4f(${read})` : read;
+  }
+
+  /** A value loaded straight from storage, rounded to half when asked. */
+  #direct(load: string, vec: boolean): string {
+    if (!this.v.half) return load;
+    return vec ? `roundHalf4(${load})` : `roundHalf(${load})`;
   }
 
   accumulators(): string {
@@ -156,10 +183,16 @@ class Generator {
         v.transA
           ? `for (var e = li; e < ${c.kb * bm / 4}u; e += ${wg}u) { ` +
             `As[e] = ${
-              this.#fetchA(`(tileRow + (e % ${bm / 4}u) * 4u)`, `(k0 + e / ${bm / 4}u)`)
+              this.#toShared(
+                this.#fetchA(`(tileRow + (e % ${bm / 4}u) * 4u)`, `(k0 + e / ${bm / 4}u)`),
+              )
             }; }`
           : `for (var e = li; e < ${bm * kb4}u; e += ${wg}u) { ` +
-            `As[e] = ${this.#fetchA(`(tileRow + e / ${kb4}u)`, `(k0 + (e % ${kb4}u) * 4u)`)}; }`,
+            `As[e] = ${
+              this.#toShared(
+                this.#fetchA(`(tileRow + e / ${kb4}u)`, `(k0 + (e % ${kb4}u) * 4u)`),
+              )
+            }; }`,
       );
     }
     if (c.stageB) {
@@ -168,11 +201,15 @@ class Generator {
         v.transB
           ? `for (var e = li; e < ${bn * kb4}u; e += ${wg}u) { ` +
             `Bs[e] = ${
-              this.#fetchB(`(k0 + (e % ${kb4}u) * 4u)`, `(tileGroup * 4u + e / ${kb4}u)`)
+              this.#toShared(
+                this.#fetchB(`(k0 + (e % ${kb4}u) * 4u)`, `(tileGroup * 4u + e / ${kb4}u)`),
+              )
             }; }`
           : `for (var e = li; e < ${c.kb * bn / 4}u; e += ${wg}u) { ` +
             `Bs[e] = ${
-              this.#fetchB(`(k0 + e / ${bn / 4}u)`, `((tileGroup + e % ${bn / 4}u) * 4u)`)
+              this.#toShared(
+                this.#fetchB(`(k0 + e / ${bn / 4}u)`, `((tileGroup + e % ${bn / 4}u) * 4u)`),
+              )
             }; }`,
       );
     }
@@ -203,29 +240,31 @@ class Generator {
     if (c.stageA) {
       if (!v.transA) {
         for (let r = 0; r < c.tm; r++) {
-          out.push(`let a${r} = As[(lid.y * ${c.tm}u + ${r}u) * ${kb4}u + ${q / 4}u];`);
+          const read = `As[(lid.y * ${c.tm}u + ${r}u) * ${kb4}u + ${q / 4}u]`;
+          out.push(`let a${r} = ${this.#fromShared(read)};`);
         }
         return (r, kk) => `a${r}.${COMP[kk]}`;
       }
       for (let kk = 0; kk < 4; kk++) {
         for (let g = 0; g < c.tm / 4; g++) {
-          out.push(
-            `let a${kk}_${g} = As[${(q + kk) * bm / 4}u + lid.y * ${c.tm / 4}u + ${g}u];`,
-          );
+          const read = `As[${(q + kk) * bm / 4}u + lid.y * ${c.tm / 4}u + ${g}u]`;
+          out.push(`let a${kk}_${g} = ${this.#fromShared(read)};`);
         }
       }
       return (r, kk) => `a${kk}_${r >> 2}.${COMP[r & 3]}`;
     }
     const row = (r: number) => `min(row0 + ${r}u, M - 1u)`;
     if (!v.transA && v.aVec) {
-      for (let r = 0; r < c.tm; r++) out.push(`let a${r} = A[(aBase + ${row(r)} * K + kb0) / 4u];`);
+      for (let r = 0; r < c.tm; r++) {
+        out.push(`let a${r} = ${this.#direct(`A[(aBase + ${row(r)} * K + kb0) / 4u]`, true)};`);
+      }
       return (r, kk) => `a${r}.${COMP[kk]}`;
     }
     if (v.transA && v.aVec) {
       for (let kk = 0; kk < 4; kk++) {
         for (let g = 0; g < c.tm / 4; g++) {
           const load = `A[(aBase + ${this.#k(kk)} * M) / 4u + min(row0 / 4u + ${g}u, M / 4u - 1u)]`;
-          out.push(`let a${kk}_${g} = ${this.#mask(load, kk, true)};`);
+          out.push(`let a${kk}_${g} = ${this.#direct(this.#mask(load, kk, true), true)};`);
         }
       }
       return (r, kk) => `a${kk}_${r >> 2}.${COMP[r & 3]}`;
@@ -235,7 +274,7 @@ class Generator {
         const index = v.transA
           ? `aBase + ${this.#k(kk)} * M + ${row(r)}`
           : `aBase + ${row(r)} * K + ${this.#k(kk)}`;
-        out.push(`let a${r}_${kk} = ${this.#mask(`A[${index}]`, kk, false)};`);
+        out.push(`let a${r}_${kk} = ${this.#direct(this.#mask(`A[${index}]`, kk, false), false)};`);
       }
     }
     return (r, kk) => `a${r}_${kk}`;
@@ -248,14 +287,15 @@ class Generator {
     const quad = (f: (col: number) => string) => `vec4f(${cols.map(f).join(", ")})`;
     if (c.stageB && !v.transB) {
       for (let kk = 0; kk < 4; kk++) {
-        out.push(`let b${kk}_${j} = Bs[${(q + kk) * this.bn / 4}u + lid.x + ${j * c.wgx}u];`);
+        const read = `Bs[${(q + kk) * this.bn / 4}u + lid.x + ${j * c.wgx}u]`;
+        out.push(`let b${kk}_${j} = ${this.#fromShared(read)};`);
       }
       return (kk) => `b${kk}_${j}`;
     }
     if (c.stageB) {
       for (const col of cols) {
         const local = `(lid.x + ${j * c.wgx}u) * 4u + ${col & 3}u`;
-        out.push(`let b${col} = Bs[(${local}) * ${kb4}u + ${q / 4}u];`);
+        out.push(`let b${col} = ${this.#fromShared(`Bs[(${local}) * ${kb4}u + ${q / 4}u]`)};`);
       }
       return (kk) => quad((col) => `b${col}.${COMP[kk]}`);
     }
@@ -264,13 +304,15 @@ class Generator {
         const load = `B[(bBase + ${this.#k(kk)} * N) / 4u + min(group0 + ${
           j * c.wgx
         }u, N / 4u - 1u)]`;
-        out.push(`let b${kk}_${j} = ${this.#mask(load, kk, true)};`);
+        out.push(`let b${kk}_${j} = ${this.#direct(this.#mask(load, kk, true), true)};`);
       }
       return (kk) => `b${kk}_${j}`;
     }
     if (v.transB && v.bVec) {
       for (const col of cols) {
-        out.push(`let b${col} = B[(bBase + ${this.#col(col)} * K + kb0) / 4u];`);
+        out.push(
+          `let b${col} = ${this.#direct(`B[(bBase + ${this.#col(col)} * K + kb0) / 4u]`, true)};`,
+        );
       }
       return (kk) => quad((col) => `b${col}.${COMP[kk]}`);
     }
@@ -279,7 +321,9 @@ class Generator {
         const index = v.transB
           ? `bBase + ${this.#col(col)} * K + ${this.#k(kk)}`
           : `bBase + ${this.#k(kk)} * N + ${this.#col(col)}`;
-        out.push(`let b${kk}_${col} = ${this.#mask(`B[${index}]`, kk, false)};`);
+        out.push(
+          `let b${kk}_${col} = ${this.#direct(this.#mask(`B[${index}]`, kk, false), false)};`,
+        );
       }
     }
     return (kk) => quad((col) => `b${kk}_${col}`);
@@ -319,13 +363,17 @@ class Generator {
         if (this.v.cVec) {
           out.push(
             `if (${row} < M && ${group} < N / 4u) { ` +
-              `C[(cBase + (${row}) * N) / 4u + ${group}] = acc${r}_${j}; }`,
+              `C[(cBase + (${row}) * N) / 4u + ${group}] = ${
+                this.#direct(`acc${r}_${j}`, true)
+              }; }`,
           );
         } else {
           for (let i = 0; i < 4; i++) {
             out.push(
               `if (${row} < M && (${group}) * 4u + ${i}u < N) { ` +
-                `C[cBase + (${row}) * N + (${group}) * 4u + ${i}u] = acc${r}_${j}.${COMP[i]}; }`,
+                `C[cBase + (${row}) * N + (${group}) * 4u + ${i}u] = ${
+                  this.#direct(`acc${r}_${j}.${COMP[i]}`, false)
+                }; }`,
             );
           }
         }

@@ -54,8 +54,11 @@ export function chooseTiles(
   return TILES.softwareTiny;
 }
 
-/** Which vec4 loads and stores the shapes and batch strides allow. */
-export function variantFor(p: MatmulParams): Variant {
+/**
+ * Which vec4 loads and stores the shapes and batch strides allow, and the operand precision
+ * (staged half tiles only where the runtime's self-test passed).
+ */
+export function variantFor(p: MatmulParams, halfShared = false): Variant {
   const by4 = (x: number) => x % 4 === 0;
   return {
     transA: p.transA,
@@ -64,6 +67,8 @@ export function variantFor(p: MatmulParams): Variant {
     bVec: (p.transB ? by4(p.k) : by4(p.n)) && by4(p.bBatchStride),
     cVec: by4(p.n),
     kTail: !by4(p.k),
+    half: p.precision === "f16",
+    halfShared,
   };
 }
 
@@ -99,7 +104,7 @@ export function matmulWith(
   rt.run({
     family: "matmul",
     entry: "tiled",
-    defines: matmulDefines(tiles, variantFor(p)),
+    defines: matmulDefines(tiles, variantFor(p, rt.halfShared)),
     workgroupSize: [tiles.wgx, tiles.wgy, 1],
     dispatch: [
       Math.ceil(p.n / (tiles.wgx * tiles.tn)),

@@ -15,7 +15,8 @@
  * - `//! main per workgroup over BOUND as NAME` opens a one-workgroup-per-item entry point: `main`
  *   with `wid`, `nwg` and `lid`, the item NAME and `valid` (NAME < BOUND); no early return, since
  *   a workgroup's invocations all reach its barriers.
- * - `{{KEY}}` placeholders are replaced by the kernel's defines (op expressions, tile sizes).
+ * - `{{KEY}}` placeholders are replaced by the kernel's defines (op expressions, tile sizes); a
+ *   define `ENABLES` (e.g. `enable f16;`) is written as the module's first line.
  */
 
 /** What `//! main over BOUND as NAME` stands for. */
@@ -227,7 +228,11 @@ export function kernelSource(
     }
     return snippet;
   });
-  const text = [...parts, source.common, body].join("\n");
+  // Directives (`enable f16;`) must open the module, before any snippet.
+  const directives = typeof defines.ENABLES === "string" && defines.ENABLES
+    ? [defines.ENABLES]
+    : [];
+  const text = [...directives, ...parts, source.common, body].join("\n");
   return text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     if (!(key in defines)) throw new Error(`${family}.${kernel}: no value for {{${key}}}`);
     return String(defines[key]);
