@@ -120,6 +120,25 @@ export interface AdamParams {
   step: number;
 }
 
+/**
+ * Dynamic loss scaling on the device (nn/optim/loss-scaler.ts), so a mixed-precision step needs
+ * no read-back: the gradients were computed from the loss times `scale` (f32 [1], a power of
+ * two), and `state` (f32 [3], slots LOSS_SCALE_SLOTS) holds whether any gradient of this step is
+ * non-finite, the finite steps since the scale last changed, and the overflows so far.
+ * An optimiser update given one skips itself on an overflow and unscales the gradients otherwise.
+ */
+export type LossScaling = { readonly scale: Storage; readonly state: Storage };
+
+/** Where a LossScaling's `state` keeps what. */
+export const LOSS_SCALE_SLOTS = { found: 0, goodSteps: 1, overflows: 2, length: 3 } as const;
+
+/** PyTorch GradScaler's schedule: back off on an overflow, grow after `interval` finite steps. */
+export interface LossScaleParams {
+  growth: number;
+  backoff: number;
+  interval: number;
+}
+
 export type RandomKind = "uniform" | "bernoulli" | "normal";
 
 /** Memory counters; the buffer-pool test reads them to prove training runs in constant memory. */

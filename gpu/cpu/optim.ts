@@ -1,12 +1,17 @@
 /**
  * CPU twins of gpu/shaders/optim.wgsl: PyTorch's SGD and Adam update rules, in place, over a
  * group of parameters whose state lies end to end in one buffer from `base` (nn/optim/).
- * Scalars are rounded to f32 first so both backends see the same hyper-parameters.
+ * Scalars are rounded to f32 first so both backends see the same hyper-parameters. Given a loss
+ * scaling, an update is skipped after an overflow and otherwise sees its gradients unscaled.
  */
 
 import type { AdamParams, HostStorage, SgdParams } from "../types.ts";
 import { checkGroup } from "../optim-checks.ts";
+import { unscaleFactor } from "./loss-scale.ts";
 import { f32 } from "./storage.ts";
+
+/** A LossScaling (gpu/types.ts) on storage the host reads. */
+export type HostScaling = { readonly scale: HostStorage; readonly state: HostStorage };
 
 const fround = Math.fround;
 
@@ -30,14 +35,17 @@ export function sgdStepGroup(
   momentumBuf: HostStorage,
   base: number,
   p: SgdParams,
+  scaling?: HostScaling,
 ): void {
   const useMomentum = p.momentum !== 0;
   checkGroup("sgdStepGroup", params, grads, base, useMomentum ? [momentumBuf] : []);
+  const unscale = scaling ? unscaleFactor(scaling) : 1;
+  if (unscale === null) return;
   const buf = useMomentum ? f32(momentumBuf) : new Float32Array(0);
   const [lr, momentum, dampening, wd] = [p.lr, p.momentum, p.dampening, p.weightDecay].map(fround);
   forEachMember(params, grads, base, (ps, gs, at) => {
     for (let i = 0; i < ps.length; i++) {
-      let d = fround(gs[i] + wd * ps[i]);
+      let d = fround(fround(gs[i] * unscale) + wd * ps[i]);
       if (useMomentum) {
         const b = p.firstStep ? d : fround(momentum * buf[at + i] + (1 - dampening) * d);
         buf[at + i] = b;
@@ -55,8 +63,11 @@ export function adamStepGroup(
   v: HostStorage,
   base: number,
   p: AdamParams,
+  scaling?: HostScaling,
 ): void {
   checkGroup("adamStepGroup", params, grads, base, [m, v]);
+  const unscale = scaling ? unscaleFactor(scaling) : 1;
+  if (unscale === null) return;
   const ms = f32(m);
   const vs = f32(v);
   const stepSize = fround(p.lr / (1 - Math.pow(p.beta1, p.step)));
@@ -65,7 +76,7 @@ export function adamStepGroup(
   forEachMember(params, grads, base, (ps, gs, at) => {
     for (let i = 0; i < ps.length; i++) {
       const s = at + i;
-      const g = fround(gs[i] + wd * ps[i]);
+      const g = fround(fround(gs[i] * unscale) + wd * ps[i]);
       ms[s] = b1 * ms[s] + (1 - b1) * g;
       vs[s] = b2 * vs[s] + (1 - b2) * g * g;
       ps[i] = ps[i] - stepSize * ms[s] / (Math.sqrt(vs[s]) / sqrtBc2 + eps);

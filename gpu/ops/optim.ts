@@ -4,9 +4,18 @@
  */
 
 import { kernel, type KernelTable } from "../kernel.ts";
-import type { AdamParams, RandomKind, SgdParams, Storage } from "../types.ts";
+import type {
+  AdamParams,
+  LossScaleParams,
+  LossScaling,
+  RandomKind,
+  SgdParams,
+  Storage,
+} from "../types.ts";
+import * as cpuScale from "../cpu/loss-scale.ts";
 import * as cpu from "../cpu/optim.ts";
 import { random as cpuRandom } from "../cpu/random.ts";
+import * as gpuScale from "../webgpu/loss-scale.ts";
 import * as gpu from "../webgpu/optim.ts";
 import { random as gpuRandom } from "../webgpu/random.ts";
 import * as wasm from "../wasm/ops/optim.ts";
@@ -27,6 +36,7 @@ export const optimOps = {
       momentumBuf: Storage,
       base: number,
       p: SgdParams,
+      scaling?: LossScaling,
     ) => void
   >({
     reference: cpu.sgdStepGroup,
@@ -42,10 +52,21 @@ export const optimOps = {
       v: Storage,
       base: number,
       p: AdamParams,
+      scaling?: LossScaling,
     ) => void
   >({
     reference: cpu.adamStepGroup,
     webgpu: gpu.adamStepGroup,
     wasm: wasm.adamStepGroup,
+  }),
+  /** Raises the overflow flag of a LossScaling's state if any gradient is NaN or infinite. */
+  flagNonFinite: kernel<(grads: readonly Storage[], state: Storage) => void>({
+    reference: cpuScale.flagNonFinite,
+    webgpu: gpuScale.flagNonFinite,
+  }),
+  /** Ends a loss-scaled step: the scale backs off after an overflow or grows on schedule. */
+  updateLossScale: kernel<(scale: Storage, state: Storage, p: LossScaleParams) => void>({
+    reference: cpuScale.updateLossScale,
+    webgpu: gpuScale.updateLossScale,
   }),
 } satisfies KernelTable;

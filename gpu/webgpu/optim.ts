@@ -5,9 +5,11 @@
  * a dispatch costs ~25 us), updated by one kernel against the group's state, and the parameters
  * copied back; packs are capped at PACK_ELEMENTS so their scratch stays small. On a software
  * adapter the copies would cost more CPU time than the dispatches they save (lavapipe: a
- * ResNeXt-101 SGD step 400 -> 650 ms), so each member is updated where it lies.
+ * ResNeXt-101 SGD step 400 -> 650 ms), so each member is updated where it lies. A loss-scaled
+ * update binds the scale and its overflow state after the kernel's own buffers.
  */
 
+import { checkScaling } from "../cpu/loss-scale.ts";
 import type { AdamParams, SgdParams } from "../types.ts";
 import { checkGroup } from "../optim-checks.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
@@ -89,6 +91,23 @@ function perPack(
   }
 }
 
+/** A LossScaling on this backend's storage. */
+type GpuScaling = { readonly scale: GpuStorage; readonly state: GpuStorage };
+
+/** optim.wgsl's SCALING, SKIP and UNSCALE, the scale bound at `binding` and the state after it. */
+function scalingDefines(scaling: GpuScaling | undefined, binding: number): Record<string, string> {
+  if (!scaling) return { SCALING: "", SKIP: "", UNSCALE: "" };
+  checkScaling("optimiser", scaling.scale, scaling.state);
+  return {
+    SCALING: [
+      `@group(0) @binding(${binding}) var<storage, read_write> SCALE: array<f32>;`,
+      `@group(0) @binding(${binding + 1}) var<storage, read_write> STATE: array<f32>;`,
+    ].join("\n"),
+    SKIP: "if (STATE[0] != 0.0) {\n    return;\n  }",
+    UNSCALE: " * (1.0 / SCALE[0])",
+  };
+}
+
 function run(
   rt: GpuRuntime,
   entry: "sgd" | "adam",
@@ -96,15 +115,17 @@ function run(
   values: ParamValue[],
   inputs: GpuStorage[],
   outputs: GpuStorage[],
+  scaling: GpuScaling | undefined,
 ): void {
   rt.run({
     family: "optim",
     entry,
+    defines: scalingDefines(scaling, 1 + inputs.length + outputs.length),
     workgroupSize: WG,
     dispatch: GpuRuntime.grid(Math.ceil(pack.length / WG[0])),
     params: [{ u32: pack.length }, { u32: pack.base }, ...values],
     inputs,
-    outputs,
+    outputs: scaling ? [...outputs, scaling.scale, scaling.state] : outputs,
   });
 }
 
@@ -116,13 +137,14 @@ export function sgdStepGroup(
   momentumBuf: GpuStorage,
   base: number,
   p: SgdParams,
+  scaling?: GpuScaling,
 ): void {
   const state = p.momentum !== 0 ? [momentumBuf] : [];
   checkGroup("sgdStepGroup", params, grads, base, state);
   const flags = [p.nesterov, p.firstStep].map((on) => ({ u32: on ? 1 : 0 }));
   const rates = [p.lr, p.momentum, p.dampening, p.weightDecay].map((f32) => ({ f32 }));
   perPack(rt, params, grads, base, (param, grad, pack) => {
-    run(rt, "sgd", pack, [...rates, ...flags], [grad], [param, momentumBuf]);
+    run(rt, "sgd", pack, [...rates, ...flags], [grad], [param, momentumBuf], scaling);
   });
 }
 
@@ -134,12 +156,13 @@ export function adamStepGroup(
   v: GpuStorage,
   base: number,
   p: AdamParams,
+  scaling?: GpuScaling,
 ): void {
   checkGroup("adamStepGroup", params, grads, base, [m, v]);
   const stepSize = p.lr / (1 - Math.pow(p.beta1, p.step));
   const sqrtBc2 = Math.sqrt(1 - Math.pow(p.beta2, p.step));
   const values = [stepSize, p.beta1, p.beta2, p.eps, p.weightDecay, sqrtBc2];
   perPack(rt, params, grads, base, (param, grad, pack) => {
-    run(rt, "adam", pack, values.map((f32) => ({ f32 })), [grad], [param, m, v]);
+    run(rt, "adam", pack, values.map((f32) => ({ f32 })), [grad], [param, m, v], scaling);
   });
 }

@@ -6,6 +6,7 @@
 
 import { type Conv2dOptions, conv2dParams } from "../../gpu/window-params.ts";
 import { record } from "../autograd.ts";
+import { gemmPrecision } from "../autocast.ts";
 import { Tensor } from "../tensor.ts";
 import { add } from "./elementwise.ts";
 import { reshape } from "./layout.ts";
@@ -25,7 +26,7 @@ export function conv2d(
   if (x.backend !== w.backend) {
     throw new Error("conv2d: input and weight live on different backends");
   }
-  const p = conv2dParams(x.shape, w.shape, options);
+  const p = { ...conv2dParams(x.shape, w.shape, options), precision: gemmPrecision() };
   const backend = x.backend;
   const out = Tensor.fromStorage(backend, backend.conv2d(x.storage, w.storage, p), [
     p.n,

@@ -7,6 +7,7 @@
 
 import type { MatmulParams } from "../../gpu/backend.ts";
 import { record } from "../autograd.ts";
+import { gemmPrecision, type Precision } from "../autocast.ts";
 import { Tensor } from "../tensor.ts";
 import { add } from "./elementwise.ts";
 import { reshape } from "./layout.ts";
@@ -35,7 +36,13 @@ function operand(t: Tensor, name: string, op: string): Operand {
 }
 
 /** The forward product without a graph node; backward rules call it too. */
-function gemmRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+function gemmRaw(
+  a: Tensor,
+  b: Tensor,
+  transA: boolean,
+  transB: boolean,
+  precision: Precision,
+): Tensor {
   const oa = operand(a, "a", "matmul");
   const ob = operand(b, "b", "matmul");
   if (a.backend !== b.backend) throw new Error("matmul: tensors live on different backends");
@@ -57,7 +64,17 @@ function gemmRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
   // A batched, untransposed a times one shared b is one tall 2-D product.
   const fold = ob.batch === 1 && oa.batch > 1 && !transA;
   const p: MatmulParams = fold
-    ? { batch: 1, m: batch * m, n, k, transA, transB, aBatchStride: 0, bBatchStride: 0 }
+    ? {
+      batch: 1,
+      m: batch * m,
+      n,
+      k,
+      transA,
+      transB,
+      aBatchStride: 0,
+      bBatchStride: 0,
+      precision,
+    }
     : {
       batch,
       m,
@@ -67,6 +84,7 @@ function gemmRaw(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor
       transB,
       aBatchStride: oa.batch === 1 ? 0 : m * k,
       bBatchStride: ob.batch === 1 ? 0 : k * n,
+      precision,
     };
   return Tensor.fromStorage(a.backend, a.backend.matmul(a.storage, b.storage, p), outShape);
 }
@@ -78,20 +96,20 @@ function reduceBatch(g: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Gradient of a: dL/d op(a) = G op(b)^T, transposed back when a was used transposed. */
-function gradA(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor {
-  const ga = transA ? gemmRaw(b, g, transB, true) : gemmRaw(g, b, false, !transB);
+function gradA(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean, at: Precision) {
+  const ga = transA ? gemmRaw(b, g, transB, true, at) : gemmRaw(g, b, false, !transB, at);
   return reduceBatch(ga, a.shape);
 }
 
 /** Gradient of b: dL/d op(b) = op(a)^T G; a shared 2-D b takes one tall product. */
-function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean): Tensor {
+function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean, at: Precision) {
   if (b.rank === 2 && a.rank === 3 && !transA) {
     const rows = a.shape[0] * a.shape[1];
     const a2 = reshape(a, [rows, a.shape[2]]);
     const g2 = reshape(g, [rows, g.shape[2]]);
-    return transB ? gemmRaw(g2, a2, true, false) : gemmRaw(a2, g2, true, false);
+    return transB ? gemmRaw(g2, a2, true, false, at) : gemmRaw(a2, g2, true, false, at);
   }
-  const gb = transB ? gemmRaw(g, a, true, transA) : gemmRaw(a, g, !transA, false);
+  const gb = transB ? gemmRaw(g, a, true, transA, at) : gemmRaw(a, g, !transA, false, at);
   return reduceBatch(gb, b.shape);
 }
 
@@ -99,10 +117,11 @@ function gradB(a: Tensor, b: Tensor, g: Tensor, transA: boolean, transB: boolean
 export function gemm(a: Tensor, b: Tensor, options: GemmOptions = {}): Tensor {
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
-  const y = gemmRaw(a, b, transA, transB);
+  const at = gemmPrecision();
+  const y = gemmRaw(a, b, transA, transB, at);
   return record(y, [a, b], "matmul", (g) => [
-    a.requiresGrad ? gradA(a, b, g, transA, transB) : null,
-    b.requiresGrad ? gradB(a, b, g, transA, transB) : null,
+    a.requiresGrad ? gradA(a, b, g, transA, transB, at) : null,
+    b.requiresGrad ? gradB(a, b, g, transA, transB, at) : null,
   ]);
 }
 

@@ -41,7 +41,7 @@ export class Adam extends Optimizer {
     return ["m", "v"];
   }
 
-  protected updateGroup({ params, grads, shard, base, step }: GroupRun): void {
+  protected updateGroup({ params, grads, shard, base, step, scaling }: GroupRun): void {
     const backend = params[0].backend;
     backend.adamStepGroup(
       params.map((p) => p.storage),
@@ -57,6 +57,7 @@ export class Adam extends Optimizer {
         weightDecay: this.weightDecay,
         step,
       },
+      scaling,
     );
   }
 }

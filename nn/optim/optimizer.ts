@@ -11,7 +11,7 @@
  * buffers form one call; a parameter without a gradient is left alone and splits the call there.
  */
 
-import type { Storage, StridedView } from "../../gpu/backend.ts";
+import type { LossScaling, Storage, StridedView } from "../../gpu/backend.ts";
 import { noGrad } from "../autograd.ts";
 import { keep } from "../scope.ts";
 import { Tensor } from "../tensor.ts";
@@ -44,6 +44,8 @@ export interface GroupRun {
   step: number;
   /** The buffers whose segments already hold these members' state. */
   filled: ReadonlySet<string>;
+  /** A loss-scaled step's scaling (nn/optim/loss-scaler.ts), handed to the update kernel. */
+  scaling?: LossScaling;
 }
 
 interface Member {
@@ -126,8 +128,12 @@ export abstract class Optimizer {
     }
   }
 
-  /** Updates every parameter that has a gradient, in place; the others are left alone. */
-  step(): void {
+  /**
+   * Updates every parameter that has a gradient, in place; the others are left alone. Given a
+   * loss scaling (use LossScaler.step), the gradients are unscaled on the device and the update
+   * is skipped there after an overflow; the host's step counts move on either way.
+   */
+  step(scaling?: LossScaling): void {
     checkLr(this.lr);
     const ready = this.params.map((p, i) => {
       const g = p.grad;
@@ -145,7 +151,7 @@ export abstract class Optimizer {
         }
         let end = start + 1;
         while (end < this.params.length && ready[end] && this.#alike(start, end)) end++;
-        this.#update(start, end);
+        this.#update(start, end, scaling);
         start = end;
       }
     });
@@ -158,7 +164,7 @@ export abstract class Optimizer {
       [...x.filled].every((name) => y.filled.has(name));
   }
 
-  #update(start: number, end: number): void {
+  #update(start: number, end: number, scaling: LossScaling | undefined): void {
     const members = this.#members.slice(start, end);
     for (const m of members) m.step++;
     const params = this.params.slice(start, end);
@@ -169,6 +175,7 @@ export abstract class Optimizer {
       base: this.#places[start].offset,
       step: members[0].step,
       filled: new Set(members[0].filled),
+      scaling,
     });
     for (const m of members) for (const name of this.bufferNames()) m.filled.add(name);
   }

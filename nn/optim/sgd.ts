@@ -47,7 +47,7 @@ export class SGD extends Optimizer {
     return this.momentum !== 0 ? ["momentum"] : [];
   }
 
-  protected updateGroup({ params, grads, shard, base, filled }: GroupRun): void {
+  protected updateGroup({ params, grads, shard, base, filled, scaling }: GroupRun): void {
     const backend = params[0].backend;
     let buf: Tensor;
     if (this.momentum !== 0) buf = this.buffer("momentum", shard);
@@ -68,6 +68,7 @@ export class SGD extends Optimizer {
         nesterov: this.nesterov,
         firstStep: !filled.has("momentum"),
       },
+      scaling,
     );
   }
 

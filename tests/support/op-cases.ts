@@ -6,7 +6,7 @@
  * and every fast backend must match the reference.
  */
 
-import type { OpName } from "../../gpu/backend.ts";
+import type { OpName, Storage } from "../../gpu/backend.ts";
 import { batchNorm, batchNormReLU } from "../../nn/ops/batchnorm.ts";
 import { conv2d } from "../../nn/ops/conv.ts";
 import * as ew from "../../nn/ops/elementwise.ts";
@@ -17,7 +17,7 @@ import { avgPool2d, maxPool2d } from "../../nn/ops/pool.ts";
 import { dropout } from "../../nn/ops/random.ts";
 import { max, sum } from "../../nn/ops/reduce.ts";
 import { softmax } from "../../nn/ops/softmax.ts";
-import { Tensor } from "../../nn/tensor.ts";
+import { Tensor, tensor } from "../../nn/tensor.ts";
 import type { Tolerance } from "./assert.ts";
 import { type InputSpec, randomValues } from "./gradcheck.ts";
 
@@ -128,6 +128,27 @@ function groupInPlace(
   };
 }
 
+/** A LossScaling (gpu/types.ts) on `like`'s backend: the scale, and whether the step overflowed. */
+function scalingOn(like: Tensor, scale: number, found: boolean, goodSteps = 0) {
+  const on = { backend: like.backend };
+  return {
+    scale: tensor(Float32Array.of(scale), [1], on),
+    state: tensor(Float32Array.of(found ? 1 : 0, goodSteps, 0), [3], on),
+  };
+}
+
+/** A group update run plainly, then loss-scaled by 8, then after an overflow (a no-op). */
+function withScaling(
+  update: (scaling?: { scale: Storage; state: Storage }) => void,
+  like: Tensor,
+): void {
+  update();
+  for (const found of [false, true]) {
+    const { scale, state } = scalingOn(like, 8, found);
+    update({ scale: scale.storage, state: state.storage });
+  }
+}
+
 export const OP_CASES: Record<OpName, OpCase> = {
   unary: { fn: (x) => ew.silu(ew.scale(x, 2)), inputs: [{ shape: [3, 7] }], grad: {} },
   binary: {
@@ -193,10 +214,14 @@ export const OP_CASES: Record<OpName, OpCase> = {
     fn: groupInPlace((params, grads, [buf], base) => {
       const q = { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true };
       const b = params[0].backend;
-      b.sgdStepGroup(storages(params), storages(grads), buf.storage, base, {
-        ...q,
-        firstStep: false,
-      });
+      withScaling(
+        (scaling) =>
+          b.sgdStepGroup(storages(params), storages(grads), buf.storage, base, {
+            ...q,
+            firstStep: false,
+          }, scaling),
+        params[0],
+      );
     }, 1),
     inputs: [{ shape: [33] }, { shape: [33] }, { shape: [2, 3] }, { shape: [2, 3] }],
     grad: { none: "an in-place parameter update" },
@@ -205,9 +230,42 @@ export const OP_CASES: Record<OpName, OpCase> = {
     fn: groupInPlace((params, grads, [m, v], base) => {
       const q = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 2 };
       const b = params[0].backend;
-      b.adamStepGroup(storages(params), storages(grads), m.storage, ew.square(v).storage, base, q);
+      const vs = ew.square(v).storage;
+      withScaling(
+        (scaling) =>
+          b.adamStepGroup(storages(params), storages(grads), m.storage, vs, base, q, scaling),
+        params[0],
+      );
     }, 2),
     inputs: [{ shape: [33] }, { shape: [33] }, { shape: [2, 3] }, { shape: [2, 3] }],
     grad: { none: "an in-place parameter update" },
+  },
+  flagNonFinite: {
+    // The state after two finite gradients, then after one that holds infinities and NaN.
+    fn: (g1, g2) => {
+      const b = g1.backend;
+      const clean = scalingOn(g1, 1, false).state;
+      b.flagNonFinite([g1.storage, g2.storage], clean.storage);
+      const dirty = scalingOn(g1, 1, false).state;
+      b.flagNonFinite([g1.storage, ew.div(g2, ew.scale(g2, 0)).storage], dirty.storage);
+      return concat([clean, dirty], 0);
+    },
+    inputs: [{ shape: [300] }, { shape: [7], values: Float32Array.of(1, -2, 0, 3, 0, -1, 2) }],
+    grad: { none: "a flag over gradients" },
+  },
+  updateLossScale: {
+    // An overflow backs off; with an interval of 2 the second finite step grows the scale.
+    fn: (x) => {
+      const p = { growth: 2, backoff: 0.5, interval: 2 };
+      const rows: Tensor[] = [];
+      for (const [found, good] of [[true, 1], [false, 0], [false, 1]] as const) {
+        const { scale, state } = scalingOn(x, 1024, found, good);
+        x.backend.updateLossScale(scale.storage, state.storage, p);
+        rows.push(scale, state);
+      }
+      return concat(rows, 0);
+    },
+    inputs: [{ shape: [1], noGrad: true }],
+    grad: { none: "the scale's schedule" },
   },
 };

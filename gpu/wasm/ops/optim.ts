@@ -1,6 +1,7 @@
 /**
  * Drivers of the in-place optimiser updates (kernels/optim.ts): one dense task per member of
- * the group, its state read at the member's place in the group's buffers.
+ * the group, its state read at the member's place in the group's buffers. A loss-scaled update
+ * (mixed precision, meant for GPUs) runs the CPU twin on the heap views instead.
  */
 
 import type { AdamParams, SgdParams } from "../../types.ts";
@@ -9,6 +10,7 @@ import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
 import { checkGroup } from "../../optim-checks.ts";
 import { runDense } from "./elementwise.ts";
+import * as twin from "../../cpu/optim.ts";
 
 /**
  * Runs `kind` once per member: `fill` writes the hyper-parameters, the slots get the member's
@@ -44,7 +46,9 @@ export function sgdStepGroup(
   buf: WasmStorage,
   base: number,
   q: SgdParams,
+  scaling?: twin.HostScaling,
 ): void {
+  if (scaling) return twin.sgdStepGroup(params, grads, buf, base, q, scaling);
   const momentum = q.momentum !== 0;
   const state = momentum ? [buf] : [];
   checkGroup("sgdStepGroup", params, grads, base, state);
@@ -67,7 +71,9 @@ export function adamStepGroup(
   v: WasmStorage,
   base: number,
   q: AdamParams,
+  scaling?: twin.HostScaling,
 ): void {
+  if (scaling) return twin.adamStepGroup(params, grads, m, v, base, q, scaling);
   checkGroup("adamStepGroup", params, grads, base, [m, v]);
   perMember(rt, S.D_ADAM, params, grads, [m, v], base, (_p, f) => {
     f[S.OPT_LR] = q.lr / (1 - Math.pow(q.beta1, q.step));
