@@ -1,5 +1,5 @@
 //! common
-//! include divmod conv-window
+//! include divmod conv-window half-round
 // Convolution family: NCHW activations, OIHW weights, PyTorch arithmetic, any stride, padding,
 // dilation and groups.
 //
@@ -16,6 +16,10 @@
 // Every block reads one parameter record (gpu/webgpu/conv.ts writes it). gradWeight splits k over
 // workgroups (z) into partial sums that `splitSum` adds. Depthwise convolutions (groups == C == O)
 // use the direct kernels of depthwise.wgsl.
+//
+// At the f16 operand precision (gpu/types.ts GemmPrecision) the staged operands (A_STAGED,
+// B_STAGED) and the stored result (ACC_STORE, or `splitSum`'s total after a split) are rounded to
+// half; TILE is vec4<f16> where the staged tiles may be held in half (conv-tile.ts Rounding).
 
 //! kernel pack
 // Weights as a k-major GEMM operand, zero-padded to whole tiles so staging needs no bounds checks:
@@ -46,7 +50,8 @@ struct Params {
 // [kBegin, kEnd), this invocation's quad of A rows (`rows`) as (rq.q, ryx.q, ryx.r) of the pass's
 // rowPlane x rowWidth grid and each staged k as (kq.q, kyx.q, kyx.r) of its kPlane x kWidth grid:
 // (image, y, x) or (channel, tap y, tap x). SETUP derives what the rows need; STAGE_A and STAGE_B
-// compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]).
+// compute `aQuad` (A[k][rows]) and `bQuad` (B[k][4 columns]), which are staged as A_STAGED and
+// B_STAGED.
 struct Params {
   win: Window,
   m: i32, kg: i32, kpad: i32, npad4: i32,
@@ -61,8 +66,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 {{DECLS}}
 @group(0) @binding(3) var<storage, read_write> OUT: array<f32>;
-var<workgroup> As: array<vec4<f32>, {{A_ITEMS}}>;
-var<workgroup> Bs: array<vec4<f32>, {{B_ITEMS}}>;
+var<workgroup> As: array<{{TILE}}, {{A_ITEMS}}>;
+var<workgroup> Bs: array<{{TILE}}, {{B_ITEMS}}>;
 var<private> group: i32;
 var<private> split: i32;
 
@@ -121,14 +126,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let kq = divmod(k, P.kPlane, P.invKPlane);
       let kyx = divmod(kq.r, P.kWidth, P.invKWidth);
       {{STAGE_A}}
-      As[kk * {{BM4}} + quad] = aQuad;
+      As[kk * {{BM4}} + quad] = {{A_STAGED}};
     }
     for (var s = 0; s < {{B_PASSES}}; s++) {
       let t = l + s * {{WG_SIZE}};
       if (t < {{B_ITEMS}}) {
         let kk = t / {{BN4}};
         {{STAGE_B}}
-        Bs[t] = bQuad;
+        Bs[t] = {{B_STAGED}};
       }
     }
     workgroupBarrier();
@@ -202,6 +207,7 @@ let p = k0 + kk;
         let bQuad = select(vec4<f32>(0.0), v, inside);
 
 //! kernel splitSum
+// ROUND is roundHalf for an f16 pass (its partials are f32), empty otherwise.
 struct Params { n: u32, splits: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> Partial: array<f32>;
@@ -212,5 +218,5 @@ struct Params { n: u32, splits: u32 }
   for (var s = 0u; s < P.splits; s++) {
     acc += Partial[s * P.n + i];
   }
-  Out[i] = acc;
+  Out[i] = {{ROUND}}(acc);
 }

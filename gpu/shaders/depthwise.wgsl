@@ -1,9 +1,13 @@
 //! common
-//! include divmod conv-window
+//! include divmod conv-window half-round
 // Depthwise convolution (groups == C == O, one 2-D filter per channel) for EfficientNet-style
 // networks. A GEMM tile would waste all but one of its filter columns here, so these kernels are
 // direct: each invocation owns four neighbouring pixels of one row and shares every tap weight
 // between them. Weight gradients sum over (n, oy, ox) in slices that conv.wgsl's `splitSum` adds.
+//
+// At the f16 operand precision (gpu/types.ts GemmPrecision) ROUND / ROUND4 are roundHalf /
+// roundHalf4, which round every operand as it is read, and ROUND_OUT rounds the stored result
+// (empty for a split weight gradient, whose total `splitSum` rounds); all are empty for f32.
 
 // One parameter record for the three kernels (gpu/webgpu/depthwise.ts writes it); `quads` is
 // the number of 4-pixel groups per row the kernel walks (output rows forward, input rows back).
@@ -34,13 +38,14 @@ struct Params {
       let inside = vec4<bool>(rowOk) & (ix >= vec4<i32>(0)) & (ix < vec4<i32>(P.win.w));
       let idx = select(vec4<i32>(0), vec4<i32>(base + iy * P.win.w) + ix, inside);
       let v = select(vec4<f32>(0.0), vec4<f32>(X[idx.x], X[idx.y], X[idx.z], X[idx.w]), inside);
-      acc = fma(v, vec4<f32>(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]), acc);
+      let tap = {{ROUND}}(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]);
+      acc = fma({{ROUND4}}(v), vec4<f32>(tap), acc);
     }
   }
   let out = (plane * P.win.oh + oy) * P.win.ow;
   for (var e = 0; e < 4; e++) {
     if (ox[e] < P.win.ow) {
-      Y[out + ox[e]] = acc[e];
+      Y[out + ox[e]] = {{ROUND_OUT}}(acc[e]);
     }
   }
 }
@@ -71,13 +76,14 @@ struct Params {
         (dx.q < vec4<i32>(P.win.ow));
       let idx = select(vec4<i32>(0), vec4<i32>(base + dy.q * P.win.ow) + dx.q, inside);
       let v = select(vec4<f32>(0.0), vec4<f32>(G[idx.x], G[idx.y], G[idx.z], G[idx.w]), inside);
-      acc = fma(v, vec4<f32>(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]), acc);
+      let tap = {{ROUND}}(Wt[(channel * P.win.kh + ky) * P.win.kw + kx]);
+      acc = fma({{ROUND4}}(v), vec4<f32>(tap), acc);
     }
   }
   let out = (plane * P.win.h + iy) * P.win.w;
   for (var e = 0; e < 4; e++) {
     if (ix[e] < P.win.w) {
-      DX[out + ix[e]] = acc[e];
+      DX[out + ix[e]] = {{ROUND_OUT}}(acc[e]);
     }
   }
 }
@@ -108,7 +114,8 @@ struct Params {
     let ix = ox * P.win.strideW - P.win.padW + kx * P.win.dilW;
     let plane = n * P.win.c + channel;
     if (iy >= 0 && iy < P.win.h && ix >= 0 && ix < P.win.w) {
-      acc = fma(G[(plane * P.win.oh + oy) * P.win.ow + ox], X[(plane * P.win.h + iy) * P.win.w + ix], acc);
+      let g = {{ROUND}}(G[(plane * P.win.oh + oy) * P.win.ow + ox]);
+      acc = fma(g, {{ROUND}}(X[(plane * P.win.h + iy) * P.win.w + ix]), acc);
     }
     ox++;
     if (ox == P.win.ow) {
@@ -120,5 +127,5 @@ struct Params {
       }
     }
   }
-  Partial[i] = acc;
+  Partial[i] = {{ROUND_OUT}}(acc);
 }

@@ -81,8 +81,31 @@ export function tileWidth(t: TileConfig): { bm: number; bn: number; wg: number }
   return { bm: t.gx * t.tm, bn: t.gy * t.tn, wg: t.gx * t.gy };
 }
 
-/** Every `{{KEY}}` the GEMM kernels of conv.wgsl need for this tile. */
-export function tileDefines(t: TileConfig): Record<string, string | number> {
+/**
+ * How a GEMM pass rounds at the f16 operand precision (gpu/types.ts GemmPrecision): `half`
+ * rounds both staged operands; `store` rounds the result, except where a split sum follows
+ * (gradWeight's partials stay f32 and `splitSum` rounds their total); `shared` holds the staged
+ * tiles as f16, where the runtime's shader-f16 self-test passed (half-tiles.ts).
+ */
+export interface Rounding {
+  half: boolean;
+  store: boolean;
+  shared: boolean;
+}
+
+const F32_ROUNDING: Rounding = { half: false, store: false, shared: false };
+
+/** A staged quad as it is written to workgroup memory. */
+function staged(quad: string, r: Rounding): string {
+  if (!r.half) return quad;
+  return r.shared ? `vec4<f16>(roundHalf4(${quad}))` : `roundHalf4(${quad})`;
+}
+
+/** Every `{{KEY}}` the GEMM kernels of conv.wgsl need for this tile and rounding. */
+export function tileDefines(
+  t: TileConfig,
+  r: Rounding = F32_ROUNDING,
+): Record<string, string | number> {
   const { bm, bn, wg } = tileWidth(t);
   const bm4 = bm / 4;
   const bn4 = bn / 4;
@@ -103,8 +126,12 @@ export function tileDefines(t: TileConfig): Record<string, string | number> {
     A_PASSES: t.tk / aRows,
     B_PASSES: Math.ceil((t.tk * bn4) / wg),
     ACC_DECL: accDecl(t),
-    ACC_STEP: accStep(t, bm4, bn4),
-    ACC_STORE: accStore(t),
+    ACC_STEP: accStep(t, bm4, bn4, r.half && r.shared),
+    ACC_STORE: accStore(t, r.half && r.store),
+    TILE: r.half && r.shared ? "vec4<f16>" : "vec4<f32>",
+    A_STAGED: staged("aQuad", r),
+    B_STAGED: staged("bQuad", r),
+    ENABLES: r.half && r.shared ? "enable f16;" : "",
   };
 }
 
@@ -119,14 +146,18 @@ function accDecl(t: TileConfig): string {
   return lines.join("\n  ");
 }
 
-/** One k step: TM/4 vec4 reads of A (this invocation's pixels), TN/4 of B, TM*TN FMAs. */
-function accStep(t: TileConfig, bm4: number, bn4: number): string {
+/**
+ * One k step: TM/4 vec4 reads of A (this invocation's pixels), TN/4 of B, TM*TN FMAs; f16
+ * tiles widen to f32 as they are read, so products still accumulate in f32.
+ */
+function accStep(t: TileConfig, bm4: number, bn4: number, halfTiles: boolean): string {
+  const read = (tile: string) => halfTiles ? `vec4<f32>(${tile})` : tile;
   const lines: string[] = [];
   for (let i = 0; i < t.tm / 4; i++) {
-    lines.push(`let a${i} = As[kk * ${bm4} + lx + ${i * t.gx}];`);
+    lines.push(`let a${i} = ${read(`As[kk * ${bm4} + lx + ${i * t.gx}]`)};`);
   }
   for (let j = 0; j < t.tn / 4; j++) {
-    lines.push(`let b${j} = Bs[kk * ${bn4} + ly * ${t.tn / 4} + ${j}];`);
+    lines.push(`let b${j} = ${read(`Bs[kk * ${bn4} + ly * ${t.tn / 4} + ${j}]`)};`);
   }
   for (let j = 0; j < t.tn; j++) {
     const b = `vec4<f32>(b${j >> 2}.${LANE[j & 3]})`;
@@ -142,9 +173,9 @@ function accStep(t: TileConfig, bm4: number, bn4: number): string {
  * the last row), `nStride()` (the distance between channels) and `nCount()` (valid channels). Stores go
  * in descending channel order with the channel clamped to the last valid one, so the clamped
  * stores are overwritten by the right value and no store needs its own branch: 256 guarded
- * stores took llvmpipe seconds to compile.
+ * stores took llvmpipe seconds to compile. `round` stores each value rounded to half.
  */
-function accStore(t: TileConfig): string {
+function accStore(t: TileConfig, round: boolean): string {
   const lines = [
     `let nb = n0 + ly * ${t.tn};`,
     `let last = nCount() - 1 - nb;`,
@@ -156,7 +187,8 @@ function accStore(t: TileConfig): string {
       lines.push(`  if (base >= 0 && last >= 0) {`);
       for (let j = t.tn - 1; j >= 0; j--) {
         const at = j === 0 ? "base" : `base + min(${j}, last) * nStep`;
-        lines.push(`    OUT[${at}] = ${acc(i, j)}.${LANE[e]};`);
+        const value = `${acc(i, j)}.${LANE[e]}`;
+        lines.push(`    OUT[${at}] = ${round ? `roundHalf(${value})` : value};`);
       }
       lines.push(`  }`, `}`);
     }

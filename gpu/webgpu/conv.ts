@@ -4,7 +4,7 @@
  */
 
 import type { Conv2dParams } from "../types.ts";
-import { chooseTile, type TileConfig, tileDefines, tileWidth } from "./conv-tile.ts";
+import { chooseTile, type Rounding, type TileConfig, tileDefines, tileWidth } from "./conv-tile.ts";
 import { windowParams } from "./conv-window.ts";
 import {
   depthwiseForward,
@@ -23,11 +23,13 @@ function perElement(
   input: GpuStorage,
   total: number,
   params: ParamValue[],
+  defines: Record<string, string> = {},
 ): GpuStorage {
   const out = rt.alloc(total, "f32");
   rt.run({
     family: "conv",
     entry,
+    defines,
     workgroupSize: LINEAR_WG,
     dispatch: GpuRuntime.grid(Math.ceil(total / LINEAR_WG[0])),
     params: [{ u32: total }, ...params],
@@ -125,6 +127,15 @@ function gemmParams(p: Conv2dParams, e: Pass): ParamValue[] {
   ];
 }
 
+/**
+ * How a pass rounds at its params' precision: its result only where no split sum follows, its
+ * staged tiles in f16 only where the runtime's self-test allows (half-tiles.ts).
+ */
+function roundingFor(rt: GpuRuntime, p: Conv2dParams, splits: number): Rounding {
+  const half = p.precision === "f16";
+  return { half, store: half && splits === 1, shared: half && rt.halfShared };
+}
+
 /** Runs one pass of the `gemm` template over (m tiles, n tiles, groups x splits) workgroups. */
 function runGemm(
   rt: GpuRuntime,
@@ -139,7 +150,7 @@ function runGemm(
   rt.run({
     family: "conv",
     entry,
-    defines: tileDefines(tile),
+    defines: tileDefines(tile, roundingFor(rt, p, pass.splits)),
     workgroupSize: [wg, 1, 1],
     dispatch: [
       Math.ceil(pass.m / bm),
@@ -225,9 +236,19 @@ function splitCount(
   return Math.max(1, Math.min(wanted, 64, Math.floor(pixels / minPerSplit)));
 }
 
-/** Adds `splits` partial results of `length` elements each into one fresh buffer. */
-function splitSum(rt: GpuRuntime, partial: GpuStorage, splits: number, length: number) {
-  const out = perElement(rt, "splitSum", partial, length, [{ u32: splits }]);
+/**
+ * Adds `splits` partial results of `length` elements each into one fresh buffer; an f16 pass's
+ * partials are f32, so the total is what rounds to half.
+ */
+function splitSum(
+  rt: GpuRuntime,
+  partial: GpuStorage,
+  splits: number,
+  length: number,
+  p: Conv2dParams,
+) {
+  const round = p.precision === "f16" ? "roundHalf" : "";
+  const out = perElement(rt, "splitSum", partial, length, [{ u32: splits }], { ROUND: round });
   rt.release(partial);
   return out;
 }
@@ -240,7 +261,7 @@ export function conv2dGradWeight(
 ): GpuStorage {
   if (isDepthwise(p)) {
     const { partial, splits, length } = depthwiseGradWeight(rt, x, gy, p);
-    return splits === 1 ? partial : splitSum(rt, partial, splits, length);
+    return splits === 1 ? partial : splitSum(rt, partial, splits, length, p);
   }
   checkSizes(p);
   const cg = p.c / p.groups;
@@ -274,5 +295,5 @@ export function conv2dGradWeight(
     kGrid: [p.oh * p.ow, p.ow],
   };
   runGemm(rt, "gradWeight", p, pass, tile, [x, gy], partial);
-  return splits === 1 ? partial : splitSum(rt, partial, splits, length);
+  return splits === 1 ? partial : splitSum(rt, partial, splits, length, p);
 }

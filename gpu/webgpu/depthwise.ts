@@ -21,6 +21,19 @@ interface Walk {
   perSplit: number;
 }
 
+/**
+ * The rounding defines of depthwise.wgsl at the params' precision; `roundOut` is false where a
+ * split sum rounds the total instead.
+ */
+function roundingDefines(p: Conv2dParams, roundOut: boolean): Record<string, string> {
+  const half = p.precision === "f16";
+  return {
+    ROUND: half ? "roundHalf" : "",
+    ROUND4: half ? "roundHalf4" : "",
+    ROUND_OUT: half && roundOut ? "roundHalf" : "",
+  };
+}
+
 /** Runs one kernel of depthwise.wgsl with the family's one parameter record. */
 function run(
   rt: GpuRuntime,
@@ -29,10 +42,12 @@ function run(
   walk: Walk,
   inputs: [GpuStorage, GpuStorage],
   out: GpuStorage,
+  roundOut = true,
 ): void {
   rt.run({
     family: "depthwise",
     entry,
+    defines: roundingDefines(p, roundOut),
     workgroupSize: WG,
     dispatch: GpuRuntime.grid(Math.ceil(walk.total / WG[0])),
     params: [
@@ -65,7 +80,10 @@ export function depthwiseGradInput(rt: GpuRuntime, gy: GpuStorage, w: GpuStorage
   return gx;
 }
 
-/** Per-slice partial sums of the weight gradient; the caller adds the `splits` slices. */
+/**
+ * Per-slice partial sums of the weight gradient; the caller adds the `splits` slices (and, at
+ * f16, rounds their total; a single slice is rounded here).
+ */
 export function depthwiseGradWeight(
   rt: GpuRuntime,
   x: GpuStorage,
@@ -79,6 +97,6 @@ export function depthwiseGradWeight(
   const perSplit = Math.ceil(pixels / splits);
   const total = splits * lanes;
   const partial = rt.alloc(total, "f32");
-  run(rt, "gradWeight", p, { total, quads: 0, pixels, perSplit }, [x, gy], partial);
+  run(rt, "gradWeight", p, { total, quads: 0, pixels, perSplit }, [x, gy], partial, splits === 1);
   return { partial, splits, length: lanes };
 }
