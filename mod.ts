@@ -81,6 +81,14 @@ export {
 export { Optimizer, type OptimizerStateDict } from "./nn/optim/optimizer.ts";
 export { SGD, type SgdOptions } from "./nn/optim/sgd.ts";
 export { Adam, type AdamOptions } from "./nn/optim/adam.ts";
+export {
+  checkLossScale,
+  LossScaler,
+  type LossScalerOptions,
+  type LossScalerSnapshot,
+} from "./nn/optim/loss-scaler.ts";
+export { autocast, gemmPrecision, type Precision, PRECISIONS } from "./nn/autocast.ts";
+export { prepareHalfPrecision } from "./gpu/mixed-precision.ts";
 export { readSafetensors, writeSafetensors } from "./nn/safetensors.ts";
 export { loadCheckpoint, loadWeights, saveCheckpoint, saveWeights } from "./nn/checkpoint.ts";
 export { loadTrunkWeights, mapTrunkState } from "./nn/models/trunk-weights.ts";

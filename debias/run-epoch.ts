@@ -2,7 +2,8 @@
  * One training epoch of a debiasing configuration: upload each batch, run the two-phase step,
  * and read the step losses back in groups with one `readMany`, so a GPU stalls once per
  * `readEvery` steps rather than every step. The same read-back checks the network's parameters
- * and gradients for NaN and infinities (nn/finite-check.ts), so a run stops where it broke.
+ * and gradients for NaN and infinities (nn/finite-check.ts), so a run stops where it broke; a
+ * mixed-precision run reads its loss scale in the same round trip (nn/optim/loss-scaler.ts).
  * Also the step learning-rate schedule and batched evaluation that both experiments share.
  */
 
@@ -12,6 +13,7 @@ import type { Backend, TypedArray } from "../gpu/backend.ts";
 import { noGrad } from "../nn/autograd.ts";
 import { describePosition, FiniteProbe } from "../nn/finite-check.ts";
 import type { Module } from "../nn/module.ts";
+import { checkLossScale, LossScaler, type LossScalerSnapshot } from "../nn/optim/loss-scaler.ts";
 import { tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import {
@@ -30,6 +32,8 @@ export interface EpochLosses {
   total: number;
   main: number;
   aux: number[];
+  /** A mixed-precision run's loss scale and overflow count at the epoch's end. */
+  lossScale?: LossScalerSnapshot;
 }
 
 export interface RunEpochOptions {
@@ -52,6 +56,12 @@ export interface RunEpochOptions {
   parameters?: readonly (readonly [string, Tensor])[];
   /** Called after each read-back with the losses of the steps read, in order (progress bars). */
   onLosses?: (steps: StepValues[]) => void;
+  /**
+   * The step's loss scaler (makeDebiasStep at f16): read back with the losses, so a scale that
+   * collapses stops the run; gradients are then left out of the finite check, since an
+   * overflowing one is expected now and then and its update was skipped.
+   */
+  scaler?: LossScaler | null;
 }
 
 /** One step's losses as read back: the phase-1 total, the main loss, each head's. */
@@ -83,6 +93,8 @@ interface Drain {
   epoch: number;
   parameters: readonly (readonly [string, Tensor])[];
   onLosses?: (steps: StepValues[]) => void;
+  scaler: LossScaler | null;
+  lossScale?: LossScalerSnapshot;
 }
 
 /**
@@ -93,10 +105,15 @@ async function drain(d: Drain): Promise<void> {
   const { pending, sums } = d;
   if (pending.length === 0) return;
   const list = pending.flatMap((l) => [l.total, l.main, ...l.aux]);
-  const probe = new FiniteProbe(d.parameters);
+  const probe = new FiniteProbe(d.parameters, { gradients: !d.scaler });
+  const scaleAt = list.length + probe.storages.length;
   let values: TypedArray[];
   try {
-    values = await d.backend.readMany([...list.map((t) => t.storage), ...probe.storages]);
+    values = await d.backend.readMany([
+      ...list.map((t) => t.storage),
+      ...probe.storages,
+      ...(d.scaler?.storages ?? []),
+    ]);
   } catch (err) {
     probe.dispose();
     throw err;
@@ -113,7 +130,11 @@ async function drain(d: Drain): Promise<void> {
     }
     sums[i % width] += v;
   }
-  await probe.settle(values.slice(list.length), { step: d.steps, epoch: d.epoch });
+  await probe.settle(values.slice(list.length, scaleAt), { step: d.steps, epoch: d.epoch });
+  if (d.scaler) {
+    d.lossScale = LossScaler.read(values.slice(scaleAt));
+    checkLossScale(d.lossScale, describePosition({ step: d.steps, epoch: d.epoch }));
+  }
   d.onLosses?.(pending.map((_, k) => {
     const row = values.slice(k * width, (k + 1) * width).map((v) => v[0]);
     return { total: row[0], main: row[1], aux: row.slice(2) };
@@ -138,6 +159,7 @@ export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
     epoch: o.epoch ?? 1,
     parameters: o.parameters ?? [],
     onLosses: o.onLosses,
+    scaler: o.scaler ?? null,
   };
   try {
     for await (const batch of o.batches) {
@@ -159,7 +181,8 @@ export async function runDebiasEpoch(o: RunEpochOptions): Promise<EpochLosses> {
   bar?.finish();
   const steps = d.steps;
   const mean = (s: number) => (steps ? s / steps : NaN);
-  return { steps, total: mean(sums[0]), main: mean(sums[1]), aux: sums.slice(2).map(mean) };
+  const means = { steps, total: mean(sums[0]), main: mean(sums[1]), aux: sums.slice(2).map(mean) };
+  return d.lossScale ? { ...means, lossScale: d.lossScale } : means;
 }
 
 /**
@@ -253,7 +276,18 @@ export async function runDebiasEpochs(o: RunEpochsOptions): Promise<EpochLosses[
     }
     epochs.push(losses);
     const aux = losses.aux.map((a) => a.toFixed(3)).join("/");
-    o.log(`${o.tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}`);
+    const scale = losses.lossScale ? `, ${lossScaleText(losses.lossScale)}` : "";
+    o.log(
+      `${o.tag} epoch ${e + 1}: loss ${losses.total.toFixed(4)}${aux ? ` aux ${aux}` : ""}${scale}`,
+    );
   }
   return epochs;
+}
+
+/** "loss scale 2^15, 3 steps skipped (overflow)", for epoch log lines. */
+export function lossScaleText(s: Pick<LossScalerSnapshot, "scale" | "overflows">): string {
+  const log2 = Math.log2(s.scale);
+  const scale = Number.isInteger(log2) ? `2^${log2}` : String(s.scale);
+  const skipped = s.overflows === 1 ? "1 step" : `${s.overflows} steps`;
+  return `loss scale ${scale}, ${skipped} skipped (overflow)`;
 }

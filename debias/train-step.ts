@@ -11,14 +11,18 @@
  * cross-entropy; step `main` (the main head has no gradient: PyTorch 1.8 gave it a zero one, so
  * momentum still moved it; `momentumOnZeroedGrads` reproduces that) and the heads' optimisers.
  * A label-aware head (an extension, heads.ts) is scored in phase 2 with its label offsets and in
- * phase 1 without them.
+ * phase 1 without them. At precision "f16" both phases run under autocast (nn/autocast.ts) and
+ * each backward takes its loss times a device-side loss scale (nn/optim/loss-scaler.ts).
  */
 
 import type { Batch } from "../data/batch.ts";
 import type { Backend } from "../gpu/backend.ts";
 import { backward } from "../nn/autograd.ts";
+import { autocast, type Precision } from "../nn/autocast.ts";
 import type { Layer } from "../nn/module.ts";
 import { add, gradReverse, scale } from "../nn/ops/elementwise.ts";
+import { LossScaler } from "../nn/optim/loss-scaler.ts";
+import type { Optimizer } from "../nn/optim/optimizer.ts";
 import { SGD } from "../nn/optim/sgd.ts";
 import { keep, tidy } from "../nn/scope.ts";
 import { type Tensor, tensor, zeros } from "../nn/tensor.ts";
@@ -153,6 +157,14 @@ function zeroFillGrads(params: readonly Tensor[]): void {
   }
 }
 
+/** What {@link makeDebiasStep} makes: the step, its optimisers, and its loss scaler at f16. */
+export interface MadeDebiasStep {
+  step: DebiasStep;
+  optimisers: DebiasOptimisers;
+  /** At precision "f16" (the caller disposes it); null at "f32". */
+  scaler: LossScaler | null;
+}
+
 /**
  * The step of a configuration. Sets every module to training mode; the caller owns the
  * optimisers (learning-rate schedules write their `lr`).
@@ -161,48 +173,54 @@ export function makeDebiasStep(
   net: DebiasNetwork,
   s: DebiasSettings,
   opt: DebiasOptimisers = makeOptimisers(net, s),
-): { step: DebiasStep; optimisers: DebiasOptimisers } {
+  precision: Precision = "f32",
+): MadeDebiasStep {
   if (net.heads.length !== s.heads.length) {
     throw new Error(`network has ${net.heads.length} bias heads, settings ${s.heads.length}`);
   }
   const zeroAll = () => {
     for (const o of allOptimisers(opt)) o.zeroGrad();
   };
+  const scaler = precision === "f16" ? new LossScaler(opt.main.params[0].backend) : null;
+  const scaled = (loss: Tensor) => (scaler ? scaler.scale(loss) : loss);
+  const stepOf = (o: Optimizer) => (scaler ? scaler.step(o) : o.step());
   const step: DebiasStep = (b) => {
     if (b.bias.length !== net.heads.length) {
       throw new Error(`batch has ${b.bias.length} bias label sets for ${net.heads.length} heads`);
     }
     for (const m of [net.encoder, net.main, ...net.heads.map((h) => h.module)]) m.train();
-    const out = tidy((): StepLosses => {
-      zeroAll();
-      const feat = net.encoder.forward(b.images);
-      const main = mainLoss(net.main.forward(feat), b.target, b.labels);
-      let total = main;
-      for (const h of net.heads) total = add(total, headTerm(h, h.module.forward(feat), s));
-      backward(total);
-      opt.main.step();
-      opt.confusion?.step();
-      if (net.heads.length === 0) return { total: total.detach(), main: main.detach(), aux: [] };
+    const out = autocast(precision, () =>
+      tidy((): StepLosses => {
+        zeroAll();
+        const feat = net.encoder.forward(b.images);
+        const main = mainLoss(net.main.forward(feat), b.target, b.labels);
+        let total = main;
+        for (const h of net.heads) total = add(total, headTerm(h, h.module.forward(feat), s));
+        backward(scaled(total));
+        stepOf(opt.main);
+        if (opt.confusion) stepOf(opt.confusion);
+        if (net.heads.length === 0) return { total: total.detach(), main: main.detach(), aux: [] };
 
-      opt.main.zeroGrad();
-      for (const o of opt.aux) o.zeroGrad();
-      let feat2 = net.encoder.forward(b.images);
-      if (s.grl) feat2 = gradReverse(feat2, s.grlScale);
-      const aux = net.heads.map((h, i) =>
-        auxiliaryLoss(biasLogits(h, feat2, b.labelOneHot), b.bias[i], h.weights)
-      );
-      backward(aux.reduce((a, l) => add(a, l)));
-      if (s.momentumOnZeroedGrads) zeroFillGrads(opt.main.params);
-      opt.main.step();
-      for (const o of opt.aux) o.step();
-      return { total: total.detach(), main: main.detach(), aux: aux.map((l) => l.detach()) };
-    });
+        opt.main.zeroGrad();
+        for (const o of opt.aux) o.zeroGrad();
+        let feat2 = net.encoder.forward(b.images);
+        if (s.grl) feat2 = gradReverse(feat2, s.grlScale);
+        const aux = net.heads.map((h, i) =>
+          auxiliaryLoss(biasLogits(h, feat2, b.labelOneHot), b.bias[i], h.weights)
+        );
+        backward(scaled(aux.reduce((a, l) => add(a, l))));
+        if (s.momentumOnZeroedGrads) zeroFillGrads(opt.main.params);
+        stepOf(opt.main);
+        for (const o of opt.aux) stepOf(o);
+        return { total: total.detach(), main: main.detach(), aux: aux.map((l) => l.detach()) };
+      }));
+    scaler?.update();
     keep(out.total);
     keep(out.main);
     out.aux.forEach((t) => keep(t));
     return out;
   };
-  return { step, optimisers: opt };
+  return { step, optimisers: opt, scaler };
 }
 
 /** Frees a step's loss tensors. */

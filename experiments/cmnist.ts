@@ -11,6 +11,7 @@
  * runs from a trained baseline at lr 0.001); the defaults are the paper's 100-epoch schedule.
  */
 
+import { prepareHalfPrecision } from "../gpu/mixed-precision.ts";
 import { DataLoader } from "../data/loader.ts";
 import {
   coloredMnistDataset,
@@ -98,7 +99,12 @@ async function trainOne(
     labelAware: o.labelAwareAux ? 10 : 0,
     backend,
   });
-  const { step, optimisers } = makeDebiasStep({ encoder, main, heads }, settings);
+  const { step, optimisers, scaler } = makeDebiasStep(
+    { encoder, main, heads },
+    settings,
+    undefined,
+    o.precision,
+  );
   const baseLrs = allOptimisers(optimisers).map((opt) => opt.lr);
   const loader = new DataLoader(coloredMnistDataset(sets.train), {
     batchSize: o.batchSize,
@@ -121,6 +127,7 @@ async function trainOne(
     });
     const epochs = await runDebiasEpochs({
       step,
+      scaler,
       heads,
       backend,
       loader,
@@ -182,6 +189,7 @@ async function trainOne(
     main.dispose();
     disposeBiasHeads(heads);
     for (const opt of allOptimisers(optimisers)) opt.dispose();
+    scaler?.dispose();
   }
 }
 
@@ -205,6 +213,7 @@ export async function runCmnist(
 ): Promise<CmnistReport> {
   const { backend, reason } = await selectBackend(o.backend);
   log(`cmnist: backend ${backend.name} (${reason})`);
+  if (o.precision === "f16") log(`cmnist: ${await prepareHalfPrecision(backend)}`);
   const limit = (n: number | undefined) => (n ? n : undefined);
   const runs: CmnistRun[] = [];
   const write = () =>

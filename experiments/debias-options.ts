@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { DebiasOptions } from "../debias/config.ts";
 import { CONFUSION_TARGETS } from "../debias/losses.ts";
 import { BACKEND_CHOICES } from "../gpu/select.ts";
+import { PRECISIONS } from "../nn/autocast.ts";
 import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative } from "./option-parsers.ts";
@@ -75,10 +76,19 @@ export const backendField = option(z.enum(BACKEND_CHOICES).default("auto"), {
   value: "<name>",
 });
 
-/** Backend, output folder (per command), loss read-back interval and progress bar. */
+/** GEMM precision of the training steps (nn/autocast.ts, nn/optim/loss-scaler.ts). */
+export const precisionField = option(z.enum(PRECISIONS).default("f32"), {
+  help: "training precision: f16 is mixed precision (matmul and convolution operands and " +
+    "results rounded to half, dynamic loss scaling, f32 master weights; f16 tiles where a GPU " +
+    "has shader-f16); evaluation stays f32",
+  value: "<p>",
+});
+
+/** Backend, precision, output folder (per command), loss read-back interval and progress bar. */
 export function runReportFields(outDir: string) {
   return {
     backend: backendField,
+    precision: precisionField,
     outDir: option(z.string().min(1).default(outDir), {
       help: "where the table goes",
       value: "<dir>",

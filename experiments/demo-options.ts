@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
-import { backendField } from "./debias-options.ts";
+import { backendField, precisionField } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative, number } from "./option-parsers.ts";
 
@@ -56,6 +56,7 @@ export const demoSchema = z.object({
     value: "<dir>",
   }),
   backend: backendField,
+  precision: precisionField,
   quiet: option(z.boolean().default(false), { help: "no progress bars" }),
 });
 
@@ -98,6 +99,8 @@ export function demoTrainArgs(o: DemoOptions): string[] {
     "0",
     "--backend",
     o.backend,
+    "--precision",
+    o.precision,
     ...(o.quiet ? ["--quiet"] : []),
   ];
 }

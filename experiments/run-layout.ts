@@ -80,6 +80,8 @@ export interface EpochRecord {
   loss: { total: number; main: number; aux: number[] };
   /** Validation AUC when a validation set exists. */
   valAuc?: number;
+  /** Under --precision f16: the loss scale and the steps skipped so far, at the epoch's end. */
+  lossScale?: { scale: number; overflows: number };
   seconds: number;
 }
 

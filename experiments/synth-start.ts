@@ -5,6 +5,7 @@
  * begins its unlearning stage from the same weights and the baseline stage is not repeated.
  */
 
+import type { Precision } from "../nn/autocast.ts";
 import { DataLoader } from "../data/loader.ts";
 import { skinDataset, type SkinSet } from "../data/synthetic/skin-artefacts.ts";
 import type { Backend } from "../gpu/backend.ts";
@@ -36,6 +37,7 @@ export interface SynthStartOptions {
   initWeights?: string;
   readEvery: number;
   quiet: boolean;
+  precision?: Precision;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function synthStart(
       readEvery: o.readEvery,
       tag: `seed=${seed}`,
       quiet: o.quiet,
+      precision: o.precision,
       log,
     });
     return { encoder: await encoder.stateDictHost(), main: await main.stateDictHost(), epochs };

@@ -7,6 +7,7 @@
  * relies on shows as AUC lost between the plain set and that artefact's set.
  */
 
+import { prepareHalfPrecision } from "../gpu/mixed-precision.ts";
 import { groupBalancedWeights } from "../data/group-balance.ts";
 import { DataLoader } from "../data/loader.ts";
 import {
@@ -155,6 +156,7 @@ async function trainOne(
         readEvery: o.readEvery,
         tag,
         quiet: o.quiet,
+        precision: o.precision,
         log,
       }),
     ];
@@ -293,6 +295,7 @@ export async function runSynth(
 ): Promise<SynthReport> {
   const { backend, reason } = await selectBackend(o.backend);
   log(`synth: backend ${backend.name} (${reason}); ${describe(o)}`);
+  if (o.precision === "f16") log(`synth: ${await prepareHalfPrecision(backend)}`);
   const runs: SynthRun[] = [];
   let files: string[] = [];
   const base = `synth-${chosenArtefacts(o).join("-")}`;

@@ -11,6 +11,7 @@
  * and what PyTorch reads with `safetensors.torch.load_file`.
  */
 
+import type { LossScalerSnapshot } from "../nn/optim/loss-scaler.ts";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HostTensor } from "../nn/host-tensor.ts";
@@ -45,6 +46,8 @@ export interface TrainProgress {
   records: EpochRecord[];
   /** The best validation AUC so far and its epoch (under --cv the kept weights are these). */
   best?: { epoch: number; valAuc: number };
+  /** Under --precision f16, the loss scaler as it stood, so a resumed run scales alike. */
+  lossScale?: LossScalerSnapshot;
 }
 
 /** What a checkpoint says besides its tensors. */

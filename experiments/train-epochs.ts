@@ -127,7 +127,7 @@ class SmoothedLosses {
 }
 
 /** Options newer than some checkpoints, with the value those checkpoints were trained with. */
-const ADDED_LATER: Record<string, unknown> = { lrDecay: "constant" };
+const ADDED_LATER: Record<string, unknown> = { lrDecay: "constant", precision: "f32" };
 
 /** Differences between the options of a checkpoint and this run that --resume cannot bridge. */
 export function resumeConflicts(
@@ -189,7 +189,7 @@ async function restore(
 export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
   const o = ctx.options;
   const net = await buildTrainNetwork(o, ctx.train.bias, ctx.backend);
-  const made = makeDebiasStep(net, net.settings);
+  const made = makeDebiasStep(net, net.settings, undefined, o.precision);
   const { optimisers } = made;
   const baseLrs = allOptimisers(optimisers).map((opt) => opt.lr);
   const loader = new DataLoader(ctx.train, {
@@ -209,6 +209,7 @@ export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
       );
     }
     const progress = await restore(ctx, net, optimisers, checkpoint);
+    if (made.scaler && progress.lossScale) made.scaler.load(progress.lossScale);
     const perEpoch = o.DEBUG
       ? Math.min(DEBUG_BATCHES, loader.batchesPerEpoch)
       : loader.batchesPerEpoch;
@@ -236,6 +237,7 @@ export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
           readEvery: o.readEvery,
           epoch: e + 1,
           parameters: networkTensors(net),
+          scaler: made.scaler,
           onLosses: (steps) => {
             smooth.add(steps);
             if (bar) bar.postfix = smooth.text(columns);
@@ -253,8 +255,12 @@ export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
         steps: losses.steps,
         loss: { total: losses.total, main: losses.main, aux: losses.aux },
         ...(valAuc === undefined ? {} : { valAuc }),
+        ...(losses.lossScale
+          ? { lossScale: { scale: losses.lossScale.scale, overflows: losses.lossScale.overflows } }
+          : {}),
         seconds: (performance.now() - start) / 1000,
       };
+      if (losses.lossScale) progress.lossScale = losses.lossScale;
       progress.records.push(record);
       progress.epoch = e + 1;
       ctx.files.writeEpochs([...ctx.earlierRecords, ...progress.records]);
@@ -285,6 +291,7 @@ export async function trainModel(ctx: ModelContext): Promise<TrainedModel> {
   } finally {
     loader.close();
     for (const opt of allOptimisers(optimisers)) opt.dispose();
+    made.scaler?.dispose();
   }
 }
 

@@ -5,6 +5,7 @@
  * whole and atomically after each epoch so that a resumed run's records never hold an epoch twice.
  */
 
+import { lossScaleText } from "../debias/run-epoch.ts";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeAtomic } from "./results-files.ts";
@@ -66,6 +67,7 @@ export function epochLine(r: EpochRecord, epochs: number, auxNames: readonly str
   const fold = r.fold === undefined ? "" : `fold ${r.fold + 1}, `;
   const aux = r.loss.aux.map((v, k) => `, aux ${auxNames[k] ?? k + 1} ${v.toFixed(5)}`).join("");
   const val = r.valAuc === undefined ? "" : `, val AUC ${r.valAuc.toFixed(4)}`;
+  const scale = r.lossScale ? `, ${lossScaleText(r.lossScale)}` : "";
   return `${fold}epoch ${r.epoch}/${epochs}: loss ${r.loss.total.toFixed(5)}, main ` +
-    `${r.loss.main.toFixed(5)}${aux}${val} (${r.steps} steps, ${r.seconds.toFixed(1)} s)`;
+    `${r.loss.main.toFixed(5)}${aux}${val}${scale} (${r.steps} steps, ${r.seconds.toFixed(1)} s)`;
 }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { DEBIAS_CONFIG_NAMES } from "../debias/config.ts";
 import { LR_DECAYS } from "../nn/optim/lr-decay.ts";
-import { backendField, unlearningTermFields } from "./debias-options.ts";
+import { backendField, precisionField, unlearningTermFields } from "./debias-options.ts";
 import { option } from "./option-schema.ts";
 import { count, nonNegative, number } from "./option-parsers.ts";
 
@@ -211,6 +211,7 @@ export const trainSchema = z.object({
     value: "<n>",
   }),
   backend: backendField,
+  precision: precisionField,
   readEvery: option(count("--read-every", 1).default(20), {
     help: "steps between loss read-backs",
     value: "<n>",

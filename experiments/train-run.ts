@@ -7,6 +7,7 @@
  * loads the run's saved weights instead of training, and writes the same files again.
  */
 
+import { prepareHalfPrecision } from "../gpu/mixed-precision.ts";
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { subsetDataset } from "../data/subset.ts";
@@ -84,6 +85,7 @@ export async function runTrain(
   );
   setDefaultBackend(chosen.backend);
   log(`train ${o.testNo}: ${method}; ${chosen.description}`);
+  if (o.precision === "f16") log(await prepareHalfPrecision(chosen.backend));
   log(describeConfig(config));
   const data = given.data ?? await buildTrainData(o);
   log(`data: ${data.description}`);

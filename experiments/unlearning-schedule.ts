@@ -18,6 +18,7 @@
 
 import type { Batch } from "../data/batch.ts";
 import type { Backend } from "../gpu/backend.ts";
+import type { Precision } from "../nn/autocast.ts";
 import type { Layer } from "../nn/module.ts";
 import { type DebiasSettings, resolveDebias } from "../debias/config.ts";
 import type { BiasHead } from "../debias/heads.ts";
@@ -108,6 +109,8 @@ export interface ScheduledRunOptions {
   tag: string;
   quiet?: boolean;
   log: (line: string) => void;
+  /** Training precision (default f32); f16 brings a loss scaler per stage. */
+  precision?: Precision;
 }
 
 /** The baseline stage's settings: the method's optimiser settings without heads. */
@@ -131,14 +134,17 @@ export async function runBaselineStage(
 ): Promise<EpochLosses[]> {
   checkSchedule(o.schedule, 1);
   if (o.schedule.baselineEpochs === 0) return [];
-  const { step, optimisers } = makeDebiasStep(
+  const { step, optimisers, scaler } = makeDebiasStep(
     { encoder: o.encoder, main: o.main, heads: [] },
     baselineSettings(o.settings),
+    undefined,
+    o.precision,
   );
   try {
     return await runDebiasEpochs({
       ...o,
       step,
+      scaler,
       heads: [],
       parameters: networkTensors({ encoder: o.encoder, main: o.main, heads: [] }),
       epochs: o.schedule.baselineEpochs,
@@ -146,6 +152,7 @@ export async function runBaselineStage(
     });
   } finally {
     for (const opt of allOptimisers(optimisers)) opt.dispose();
+    scaler?.dispose();
   }
 }
 
@@ -162,7 +169,12 @@ export async function runUnlearningStage(o: ScheduledRunOptions): Promise<EpochL
     lrBase: o.settings.lrBase * f,
     lrClass: o.settings.lrClass * f,
   };
-  const made = makeDebiasStep({ encoder: o.encoder, main: o.main, heads: o.heads }, settings);
+  const made = makeDebiasStep(
+    { encoder: o.encoder, main: o.main, heads: o.heads },
+    settings,
+    undefined,
+    o.precision,
+  );
   const offset = o.schedule.baselineEpochs;
   const warmed = warmedStep(made.step, settings, o.schedule.warmupEpochs, o.loader.batchesPerEpoch);
   const step = decayedStep(warmed, allOptimisers(made.optimisers), {
@@ -173,6 +185,7 @@ export async function runUnlearningStage(o: ScheduledRunOptions): Promise<EpochL
     return await runDebiasEpochs({
       ...o,
       step,
+      scaler: made.scaler,
       parameters: networkTensors({ encoder: o.encoder, main: o.main, heads: o.heads }),
       loader: {
         epoch: (e) => o.loader.epoch(e + offset),
@@ -181,6 +194,7 @@ export async function runUnlearningStage(o: ScheduledRunOptions): Promise<EpochL
     });
   } finally {
     for (const opt of allOptimisers(made.optimisers)) opt.dispose();
+    made.scaler?.dispose();
   }
 }
 

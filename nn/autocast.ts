@@ -11,6 +11,9 @@ import type { GemmPrecision } from "../gpu/backend.ts";
 
 export type Precision = GemmPrecision;
 
+/** Every precision, for option parsers. */
+export const PRECISIONS = ["f32", "f16"] as const satisfies readonly Precision[];
+
 const stack: Precision[] = [];
 
 /** Runs `fn` with the GEMM family at `precision`; nests, and restores on return or throw. */

@@ -51,7 +51,11 @@ export function describePosition(where: TrainingPosition): string {
 export class FiniteProbe {
   readonly #probed: Probed[] = [];
 
-  constructor(named: readonly (readonly [string, Tensor])[]) {
+  /**
+   * `gradients: false` leaves the gradients out: under loss scaling (nn/optim/loss-scaler.ts)
+   * an overflowing gradient is expected now and then, and its update was skipped.
+   */
+  constructor(named: readonly (readonly [string, Tensor])[], { gradients = true } = {}) {
     const add = (label: string, t: Tensor) => {
       if (t.disposed || t.dtype !== "f32" || t.size === 0) return;
       this.#probed.push({
@@ -63,7 +67,7 @@ export class FiniteProbe {
     try {
       for (const [name, t] of named) {
         add(`parameter "${name}"`, t);
-        if (t.grad) add(`gradient of "${name}"`, t.grad);
+        if (gradients && t.grad) add(`gradient of "${name}"`, t.grad);
       }
     } catch (err) {
       this.dispose();
