@@ -1,14 +1,17 @@
 /**
  * The training step every classification row times: SGD on one fixed batch (random images,
  * labels `(7i + 3) mod classes`), cross-entropy, the loss read back to the host. One
- * definition, so the small-model rows and the registry-trunk rows measure the same thing.
+ * definition, so the small-model rows and the registry-trunk rows measure the same thing. At f16
+ * it is `--precision f16`'s step: autocast, and the loss scaler on the device.
  */
 
 import type { Backend } from "../gpu/backend.ts";
 import { backward } from "../nn/autograd.ts";
+import { autocast, type Precision } from "../nn/autocast.ts";
 import type { Layer } from "../nn/module.ts";
 import { crossEntropy } from "../nn/ops/loss.ts";
 import { randn } from "../nn/ops/random.ts";
+import { LossScaler } from "../nn/optim/loss-scaler.ts";
 import type { SGD } from "../nn/optim/sgd.ts";
 import { tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
@@ -27,18 +30,23 @@ export function classificationStep(
   s: WorkloadSpec,
   backend: Backend,
   afterStep?: () => void,
+  precision: Precision = "f32",
 ): ClassificationStep {
+  const scaler = precision === "f16" ? new LossScaler(backend) : null;
   const x = randn([s.batch, 3, s.size, s.size], 4, { backend });
   const labels = Int32Array.from({ length: s.batch }, (_, i) => (i * 7 + 3) % s.classes);
   const y = tensor(labels, [s.batch], { backend });
   const step = async () => {
-    const loss: Tensor = tidy(() => {
-      opt.zeroGrad();
-      const l = crossEntropy(model.forward(x), y);
-      backward(l);
-      opt.step();
-      return l;
-    });
+    const loss: Tensor = autocast(precision, () =>
+      tidy(() => {
+        opt.zeroGrad();
+        const l = crossEntropy(model.forward(x), y);
+        backward(scaler ? scaler.scale(l) : l);
+        if (scaler) scaler.step(opt);
+        else opt.step();
+        return l;
+      }));
+    scaler?.update();
     const value = (await loss.data())[0];
     loss.dispose();
     afterStep?.();
@@ -48,6 +56,7 @@ export function classificationStep(
     step,
     dispose: () => {
       opt.dispose();
+      scaler?.dispose();
       model.dispose();
       x.dispose();
       y.dispose();

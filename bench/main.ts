@@ -5,7 +5,7 @@
  * TensorFlow.js (webgpu, cpu) and PyTorch CPU, then ratios. The table goes to stdout and to
  * results/bench/latest.md; progress goes to stderr.
  *
- * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference
+ * Options: --only W1,W4  --backends webgpu,cpu,cpu-wasm,cpu-reference (webgpu-f16 on request)
  * --peers tfjs-webgpu,tfjs-cpu,torch,torch-cuda,torch-cuda-amp (or none)  --quick  --budget SECONDS  --threads N  --out FILE  --tfjs-bundle FILE.js
  * --cached-only (passed on to the tfjs child process)  --profile (after each webgpu cell, one more
  * call under GPU timestamps: wall time against kernel time, and the kernels that took most;
@@ -26,7 +26,13 @@
 import { dirname } from "node:path";
 import { runTfjsPeer } from "./peers/tfjs_column.ts";
 import { runTorchPeer, TORCH_THREADS, type TorchDevice } from "./peers/torch.ts";
-import { OUR_BACKENDS, type OurBackendName, REFERENCE_BUDGET_S, runOurColumn } from "./ours.ts";
+import {
+  DEFAULT_BACKENDS,
+  OUR_BACKENDS,
+  type OurBackendName,
+  REFERENCE_BUDGET_S,
+  runOurColumn,
+} from "./ours.ts";
 import { logCell } from "./ours.ts";
 import { renderProfiles } from "./gpu-profile.ts";
 import { selectWorkloads, withRepeat, type WorkloadSpec } from "./specs.ts";
@@ -89,7 +95,7 @@ function positive(flag: string, value: string): number {
 export function parseOptions(args: string[]): Options {
   const o: Options = {
     only: null,
-    backends: [...OUR_BACKENDS],
+    backends: [...DEFAULT_BACKENDS],
     peers: [...DEFAULT_PEERS],
     warmup: 2,
     runs: 5,

@@ -3,12 +3,15 @@
  * cpu (the WASM backend, with the system BLAS's GEMMs where one is found), cpu-wasm (the same
  * with every GEMM on the WASM kernels: what a machine without OpenBLAS gets) and cpu-reference
  * (the TypeScript twins, held to a shorter budget because they exist for correctness, not speed).
+ * webgpu-f16 is the webgpu backend at `--precision f16` (f16 tiles where the shader-f16
+ * self-test passes), asked for by name only: its ratio is against torch-cuda-amp.
  */
 
 import type { Backend } from "../gpu/backend.ts";
 import { CpuBackend } from "../gpu/cpu/backend.ts";
 import { webgpuBackend } from "../gpu/select.ts";
 import { createWasmBackend } from "../gpu/wasm/backend.ts";
+import { prepareHalfPrecision } from "../gpu/mixed-precision.ts";
 import { profileCall } from "./gpu-profile.ts";
 import { calibrate, fmtS, measure, type Measurement } from "./measure.ts";
 import { CALIBRATION, CALIBRATION_FLOPS, valueOf, type WorkloadSpec } from "./specs.ts";
@@ -16,8 +19,12 @@ import type { Column } from "./table.ts";
 import { formatValue } from "./table.ts";
 import { calibrationStep, prepareOurs } from "./workloads.ts";
 
-export const OUR_BACKENDS = ["webgpu", "cpu", "cpu-wasm", "cpu-reference"] as const;
+export const OUR_BACKENDS = ["webgpu", "webgpu-f16", "cpu", "cpu-wasm", "cpu-reference"] as const;
 export type OurBackendName = (typeof OUR_BACKENDS)[number];
+/** What a run without --backends times. */
+export const DEFAULT_BACKENDS: readonly OurBackendName[] = OUR_BACKENDS.filter((n) =>
+  n !== "webgpu-f16"
+);
 
 /** The TypeScript twins skip any row that would take longer than this in all. */
 export const REFERENCE_BUDGET_S = 60;
@@ -32,10 +39,11 @@ export interface RunOptions {
 }
 
 async function openBackend(name: OurBackendName, threads: number): Promise<[Backend, string]> {
-  if (name === "webgpu") {
+  if (name === "webgpu" || name === "webgpu-f16") {
     const gpu = await webgpuBackend();
     const a = gpu.rt.adapter;
-    return [gpu, `adapter ${a.description}, vendor ${a.vendor}${a.isSoftware ? ", software" : ""}`];
+    const info = `adapter ${a.description}, vendor ${a.vendor}${a.isSoftware ? ", software" : ""}`;
+    return [gpu, name === "webgpu" ? info : `${info}; ${await prepareHalfPrecision(gpu)}`];
   }
   const backend = name === "cpu-reference"
     ? new CpuBackend()
@@ -75,13 +83,13 @@ export async function runOurColumn(
   for (const spec of specs) {
     let m: Measurement;
     try {
-      const prepared = prepareOurs(backend, spec);
+      const prepared = prepareOurs(backend, spec, name === "webgpu-f16" ? "f16" : "f32");
       try {
         const estimateS = spec.flops / rate;
         m = await measure(prepared.step, { ...o, budgetS, estimateS, estimateSlack: 3 });
         const memory = prepared.memory?.();
         if (m.kind === "ok" && memory) m.memory = memory;
-        if (m.kind === "ok" && o.profile && name === "webgpu") {
+        if (m.kind === "ok" && o.profile && name.startsWith("webgpu")) {
           (column.profiles ??= new Map()).set(spec.id, await profileCall(backend, prepared.step));
         }
       } finally {

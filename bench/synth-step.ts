@@ -5,6 +5,7 @@
  * the loader's batches are, ending with the step's losses on the host.
  */
 
+import type { Precision } from "../nn/autocast.ts";
 import type { Batch } from "../data/batch.ts";
 import type { Backend } from "../gpu/backend.ts";
 import { resolveDebias } from "../debias/config.ts";
@@ -45,7 +46,7 @@ function fixedBatch(s: WorkloadSpec): Batch {
 }
 
 /** One CLGR step (see the module doc); `dispose` frees the network and optimisers. */
-export function synthDebiasRow(backend: Backend, s: WorkloadSpec) {
+export function synthDebiasRow(backend: Backend, s: WorkloadSpec, precision: Precision = "f32") {
   setDefaultBackend(backend);
   manualSeed(0);
   const trunk = buildTrunk("synth-cnn", undefined, { backend, width: s.width });
@@ -64,7 +65,12 @@ export function synthDebiasRow(backend: Backend, s: WorkloadSpec) {
     trainBias: batch.bias,
     backend,
   });
-  const { step, optimisers } = makeDebiasStep({ encoder: trunk.encoder, main, heads }, settings);
+  const { step, optimisers, scaler } = makeDebiasStep(
+    { encoder: trunk.encoder, main, heads },
+    settings,
+    undefined,
+    precision,
+  );
   return {
     step: async () => {
       const device = uploadBatch(batch, heads, backend);
@@ -84,6 +90,7 @@ export function synthDebiasRow(backend: Backend, s: WorkloadSpec) {
     },
     dispose: () => {
       for (const o of allOptimisers(optimisers)) o.dispose();
+      scaler?.dispose();
       trunk.encoder.dispose();
       main.dispose();
       disposeBiasHeads(heads);

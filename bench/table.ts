@@ -32,7 +32,7 @@ const OUR_COUNTERPART: Record<string, string[]> = {
   "tfjs-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
   "torch-cpu": ["cpu", "cpu-wasm", "cpu-reference"],
   "torch-cuda": ["webgpu"],
-  "torch-cuda-amp": ["webgpu"],
+  "torch-cuda-amp": ["webgpu", "webgpu-f16"],
 };
 
 function ratioPairs(columns: Column[]): RatioPair[] {

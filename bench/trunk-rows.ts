@@ -6,6 +6,7 @@
  * step on torchvision's model of that name (bench/peers/torch_bench.py).
  */
 
+import type { Precision } from "../nn/autocast.ts";
 import type { Backend } from "../gpu/backend.ts";
 import { Sequential } from "../nn/layers/container.ts";
 import { Linear } from "../nn/layers/linear.ts";
@@ -76,7 +77,7 @@ function footprint(backend: Backend): number {
 }
 
 /** A prepared trunk row; `memory` reports the footprint after the first and the last step. */
-export function trunkRow(backend: Backend, s: WorkloadSpec) {
+export function trunkRow(backend: Backend, s: WorkloadSpec, precision: Precision = "f32") {
   setDefaultBackend(backend);
   if (!s.model) throw new Error(`${s.id}: a trunk row names no model`);
   const trunk = buildTrunk(s.model, undefined, { backend });
@@ -90,6 +91,7 @@ export function trunkRow(backend: Backend, s: WorkloadSpec) {
     s,
     backend,
     () => seen.push(footprint(backend)),
+    precision,
   );
   const memory = (): StepMemory | null =>
     seen.length

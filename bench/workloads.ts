@@ -13,6 +13,7 @@ import { smallCnn } from "../nn/models/small-cnn.ts";
 import { randn } from "../nn/ops/random.ts";
 import { SGD } from "../nn/optim/sgd.ts";
 import { setDefaultBackend } from "../nn/tensor.ts";
+import type { Precision } from "../nn/autocast.ts";
 import type { WorkloadSpec } from "./specs.ts";
 import { synthDebiasRow } from "./synth-step.ts";
 import { classificationStep } from "./classification-step.ts";
@@ -30,7 +31,7 @@ export interface PreparedWorkload {
 /** Hyper-parameters of the training rows, the same in every column. */
 export const TRAIN = { lr: 0.01, momentum: 0.9, cmnistWeightDecay: 5e-4 };
 
-function convParams(s: WorkloadSpec): Conv2dParams {
+function convParams(s: WorkloadSpec, precision: Precision): Conv2dParams {
   const oh = s.h + 2 * s.pad - s.k + 1;
   const ow = s.w + 2 * s.pad - s.k + 1;
   return {
@@ -50,6 +51,7 @@ function convParams(s: WorkloadSpec): Conv2dParams {
     groups: 1,
     oh,
     ow,
+    precision,
   };
 }
 
@@ -71,8 +73,13 @@ function launches(backend: Backend, s: WorkloadSpec, launch: () => Storage[]) {
   };
 }
 
-function convRow(backend: Backend, s: WorkloadSpec, grads: boolean): PreparedWorkload {
-  const p = convParams(s);
+function convRow(
+  backend: Backend,
+  s: WorkloadSpec,
+  grads: boolean,
+  precision: Precision = "f32",
+): PreparedWorkload {
+  const p = convParams(s, precision);
   const x = randn([s.n, s.c, s.h, s.w], 1, { backend });
   const w = randn([s.o, s.c, s.k, s.k], 2, { backend });
   const gy = randn([s.n, s.o, p.oh, p.ow], 3, { backend });
@@ -98,15 +105,15 @@ function buildModel(s: WorkloadSpec, backend: Backend): Layer {
 }
 
 /** One SGD-momentum step on a fixed batch, ending with the loss on the host. */
-function trainRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+function trainRow(backend: Backend, s: WorkloadSpec, precision: Precision): PreparedWorkload {
   setDefaultBackend(backend);
   const model = buildModel(s, backend).train();
   const weightDecay = s.kind === "colored_mnist" ? TRAIN.cmnistWeightDecay : 0;
   const opt = new SGD(model.parameters(), { lr: TRAIN.lr, momentum: TRAIN.momentum, weightDecay });
-  return classificationStep(model, opt, s, backend);
+  return classificationStep(model, opt, s, backend, undefined, precision);
 }
 
-function matmulRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+function matmulRow(backend: Backend, s: WorkloadSpec, precision: Precision): PreparedWorkload {
   const a = randn([s.m, s.k], 5, { backend });
   const b = randn([s.k, s.n], 6, { backend });
   const params = {
@@ -118,26 +125,32 @@ function matmulRow(backend: Backend, s: WorkloadSpec): PreparedWorkload {
     transB: false,
     aBatchStride: 0,
     bBatchStride: 0,
+    precision,
   };
   const step = launches(backend, s, () => [backend.matmul(a.storage, b.storage, params)]);
   return { step, dispose: () => [a, b].forEach((t) => t.dispose()) };
 }
 
-export function prepareOurs(backend: Backend, s: WorkloadSpec): PreparedWorkload {
+/** The row at `precision`: f16 is `--precision f16` (GEMM operands at half, loss scaling). */
+export function prepareOurs(
+  backend: Backend,
+  s: WorkloadSpec,
+  precision: Precision = "f32",
+): PreparedWorkload {
   switch (s.kind) {
     case "matmul":
-      return matmulRow(backend, s);
+      return matmulRow(backend, s, precision);
     case "conv_fwd":
-      return convRow(backend, s, false);
+      return convRow(backend, s, false, precision);
     case "conv_bwd":
-      return convRow(backend, s, true);
+      return convRow(backend, s, true, precision);
     case "resnet18":
     case "small_cnn":
     case "colored_mnist":
-      return trainRow(backend, s);
+      return trainRow(backend, s, precision);
     case "synth_debias":
-      return synthDebiasRow(backend, s);
+      return synthDebiasRow(backend, s, precision);
     case "trunk":
-      return trunkRow(backend, s);
+      return trunkRow(backend, s, precision);
   }
 }

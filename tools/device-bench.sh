@@ -3,7 +3,8 @@
 # tools/device-pack.sh), print the adapter, time the read-back floor, run the kernel tests with
 # WebGPU required (every kernel's comparison with the reference), tune the GEMM and convolution
 # tiles (tools/tune-tiles.ts), then the benchmark, profiled per kernel, with PyTorch CUDA in FP32
-# and in TF32/bfloat16 in the same run. Each
+# and in TF32/bfloat16 in the same run, and W1/W3 once more with `--precision f16` beside f32 and
+# PyTorch's autocast. Each
 # stage has its own time limit, so a slow one cannot eat the next one's share. Everything goes
 # to $OUT (the device tool brings it back); commit bench.md under bench/results/ with the date.
 #
@@ -36,11 +37,11 @@ if [ "$local_run" != 1 ]; then
   export DENO_DIR=/tmp/deno-dir
   cfg=(--config .dc/deno.json --no-lock --cached-only)
   # seconds per stage: about 8 minutes in all with the unpacking
-  tests_s=100 tune_s=60 kernels_s=150 trunk_batch=32
+  tests_s=100 tune_s=55 kernels_s=145 f16_s=40 trunk_batch=32
   trunk_s=(resnet18:40 resnext101_32x8d:60 efficientnet_b3:50)
 else
   cfg=()
-  tests_s=60 tune_s=60 kernels_s=60 trunk_batch=2
+  tests_s=60 tune_s=60 kernels_s=60 f16_s=60 trunk_batch=2
   trunk_s=(resnet18:60)
 fi
 
@@ -79,6 +80,11 @@ timeout "$kernels_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W2,
   --budget 30 --profile --backends webgpu --peers torch-cuda,torch-cuda-amp \
   --out "$out/bench-kernels.md" > "$out/bench-kernels.log" 2>&1
 echo "bench rc $?" | tee -a "$out/stages.txt"
+stage "bench W1, W3 at --precision f16 (${f16_s} s at most)"
+timeout "$f16_s" deno run "${cfg[@]}" -A bench/main.ts --quick --only W1,W3 --repeat 20 \
+  --budget 15 --backends webgpu,webgpu-f16 --peers torch-cuda-amp \
+  --out "$out/bench-f16.md" > "$out/bench-f16.log" 2>&1
+echo "bench f16 rc $?" | tee -a "$out/stages.txt"
 # One run per trunk, each under its own limit: a run killed at its limit writes no table.
 for entry in "${trunk_s[@]}"; do
   model=${entry%%:*} limit=${entry##*:}

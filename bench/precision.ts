@@ -1,0 +1,211 @@
+/**
+ * `deno task bench:precision`: what `--precision f16` costs in accuracy. The same Colored-MNIST
+ * and synthetic-skin commands run at f32 and at f16, one after the other on one backend, and
+ * bench/results/precision-f16-vs-f32.md gets both commands, the wall times, and each metric at
+ * both precisions with the paired difference (per seed). f16 on a CPU backend gives a GPU's
+ * numbers (operands and GEMM results rounded to half, f32 accumulation; gpu/half-operands.ts)
+ * up to summation order, without its speed; the GPU's speed is the device benchmark's business.
+ * A benchmark, not a test: it takes tens of minutes.
+ *
+ * Options: --backend NAME (default cpu)  --out DIR (default bench/results)  --quick (tiny sizes,
+ * to check the script; writes to results/bench unless --out is given).
+ */
+
+import { join } from "node:path";
+import { parseCommandArgs } from "../cli/command-line.ts";
+import { cmnistCommand, synthCommand } from "../cli/commands-experiments.ts";
+import type { CmnistRun } from "../experiments/cmnist-run.ts";
+import { formatDifference } from "../experiments/comparisons.ts";
+import { writeAtomic } from "../experiments/results-files.ts";
+import { meanSd, pairedDifference } from "../experiments/statistics.ts";
+import { runCmnist } from "../experiments/cmnist.ts";
+import { runSynth, SYNTH_TEST_SETS, type SynthRun } from "../experiments/synth.ts";
+import { UNLEARNING_PRESETS } from "../experiments/unlearning-presets.ts";
+import type { EpochLosses } from "../debias/run-epoch.ts";
+
+const PRECISIONS = ["f32", "f16"] as const;
+
+function flag(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+const args = Deno.args;
+const known = new Set(["--backend", "--out", "--quick"]);
+for (const a of args) {
+  if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
+}
+const quick = args.includes("--quick");
+const backend = flag(args, "--backend", "cpu");
+const outDir = flag(args, "--out", quick ? join("results", "bench") : join("bench", "results"));
+
+/** The README's Colored-MNIST setting at a fifth of its steps, plus the grey-scale control. */
+const CMNIST_ARGS = quick
+  ? ["--sigma2", "0.02", "--train-subset", "300", "--test-subset", "200", "--epochs", "1"]
+  : ["--sigma2", "0.02", "--train-subset", "5000", "--epochs", "4"];
+const CMNIST_METHODS = quick ? "baseline" : "grey,baseline,CLGR";
+const marked = UNLEARNING_PRESETS.find((p) => p.name === "marked");
+if (!marked) throw new Error("the marked unlearning preset is gone");
+/** The demo's setting (the `marked` preset of bench:unlearning), three seeds. */
+const SYNTH_ARGS = quick
+  ? ["--marked", "--train-size", "64", "--test-size", "32", "--epochs", "1", "--seeds", "0,1"]
+  : [...marked.args, "--seeds", "0,1,2"];
+
+const commandOf = (name: string, argv: readonly string[]) =>
+  `deno run -A cli.ts ${name} ${argv.join(" ")} --backend ${backend} --precision <f32|f16>`;
+
+const lastScale = (epochs: readonly EpochLosses[]) => epochs[epochs.length - 1]?.lossScale;
+const skipped = (epochs: readonly EpochLosses[]) => {
+  const s = lastScale(epochs);
+  return s ? `${s.overflows} (scale 2^${Math.log2(s.scale)})` : "—";
+};
+
+interface Timed<T> {
+  runs: T[];
+  minutes: number;
+  backend: string;
+}
+
+async function cmnistAt(precision: string): Promise<Timed<CmnistRun>> {
+  const { settings } = await parseCommandArgs(cmnistCommand, [
+    ...CMNIST_ARGS,
+    "--lr-step",
+    "0",
+    "--debias-config",
+    CMNIST_METHODS,
+    "--seeds",
+    "0",
+    "--backend",
+    backend,
+    "--precision",
+    precision,
+    "--quiet",
+    "--out-dir",
+    join("results", "bench", `precision-${precision}-cmnist`),
+  ]);
+  const start = performance.now();
+  const report = await runCmnist(settings, (line) => console.error(line));
+  return {
+    runs: report.runs,
+    minutes: (performance.now() - start) / 60000,
+    backend: report.backend,
+  };
+}
+
+async function synthAt(precision: string): Promise<Timed<SynthRun>> {
+  const { settings } = await parseCommandArgs(synthCommand, [
+    ...SYNTH_ARGS,
+    "--backend",
+    backend,
+    "--precision",
+    precision,
+    "--quiet",
+    "--out-dir",
+    join("results", "bench", `precision-${precision}-synth`),
+  ]);
+  const start = performance.now();
+  const report = await runSynth(settings, (line) => console.error(line));
+  return {
+    runs: report.runs,
+    minutes: (performance.now() - start) / 60000,
+    backend: report.backend,
+  };
+}
+
+const f3 = (v: number) => v.toFixed(3);
+const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(3)}`;
+
+function cmnistTable(f32: Timed<CmnistRun>, f16: Timed<CmnistRun>): string[] {
+  const rows = f32.runs.map((a) => {
+    const b = f16.runs.find((r) => r.method === a.method && r.seed === a.seed);
+    if (!b) throw new Error(`cmnist: no f16 run of ${a.method} seed ${a.seed}`);
+    const loss = (r: CmnistRun) => r.epochs[r.epochs.length - 1].total;
+    return `| ${a.method} | ${f3(a.testAccuracy)} | ${f3(b.testAccuracy)} | ` +
+      `${signed(b.testAccuracy - a.testAccuracy)} | ${f3(a.colourProbe.accuracy)} | ` +
+      `${f3(b.colourProbe.accuracy)} | ${loss(a).toFixed(4)} | ${loss(b).toFixed(4)} | ` +
+      `${skipped(b.epochs)} |`;
+  });
+  return [
+    "| method | test accuracy f32 | f16 | Δ | colour probe f32 | f16 | last-epoch loss f32 | f16 | " +
+    "f16 steps skipped |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+  ];
+}
+
+function synthTable(f32: Timed<SynthRun>, f16: Timed<SynthRun>): string[] {
+  const methods = [...new Set(f32.runs.map((r) => r.method))];
+  const rows: string[] = [];
+  for (const method of methods) {
+    const a = f32.runs.filter((r) => r.method === method).sort((x, y) => x.seed - y.seed);
+    const b = a.map((r) => {
+      const twin = f16.runs.find((s) => s.method === method && s.seed === r.seed);
+      if (!twin) throw new Error(`synth: no f16 run of ${method} seed ${r.seed}`);
+      return twin;
+    });
+    for (const set of SYNTH_TEST_SETS) {
+      const x = a.map((r) => r.auc[set]);
+      const y = b.map((r) => r.auc[set]);
+      const [mx, my] = [meanSd(x), meanSd(y)];
+      const d = pairedDifference(y, x);
+      const diff = d.n > 1 ? formatDifference(d) : signed(d.mean);
+      const skips = set === "plain" ? b.map((r) => skipped(r.epochs)).join(", ") : "";
+      rows.push(
+        `| ${set === "plain" ? method : ""} | ${set} | ${f3(mx.mean)} ± ${f3(mx.sd)} | ` +
+          `${f3(my.mean)} ± ${f3(my.sd)} | ${diff} | ${skips} |`,
+      );
+    }
+  }
+  return [
+    "| method | test set | AUC f32 (mean ± sd) | AUC f16 | f16 − f32, paired (95 % CI) | " +
+    "f16 steps skipped per seed |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+    ...rows,
+  ];
+}
+
+const cm: Record<string, Timed<CmnistRun>> = {};
+const sy: Record<string, Timed<SynthRun>> = {};
+for (const p of PRECISIONS) cm[p] = await cmnistAt(p);
+for (const p of PRECISIONS) sy[p] = await synthAt(p);
+
+const minutes = (t: Record<string, Timed<unknown>>) =>
+  PRECISIONS.map((p) => `${p} ${t[p].minutes.toFixed(1)} min`).join(", ");
+const text = [
+  "# Mixed precision: `--precision f16` against f32",
+  "",
+  `Backend ${cm.f32.backend}; ${new Date().toISOString().slice(0, 10)}. Each command ran at both ` +
+  "precisions from the same seeds. At f16 every matmul and convolution, forward and backward, " +
+  "takes half-rounded operands and rounds its result to half (f32 accumulation); batch norm, " +
+  "losses and the SGD update stay f32 on f32 master weights, and the loss is scaled " +
+  "dynamically (2^16 to start, halved on an overflow, doubled after 2000 finite steps). " +
+  "Evaluation is f32.",
+  "",
+  "## Colored MNIST",
+  "",
+  "```sh",
+  commandOf("cmnist", [...CMNIST_ARGS, "--lr-step", "0", "--debias-config", CMNIST_METHODS]),
+  "```",
+  "",
+  `Wall time: ${minutes(cm)}.`,
+  "",
+  ...cmnistTable(cm.f32, cm.f16),
+  "",
+  "## Synthetic skin artefacts (the demo's setting)",
+  "",
+  "```sh",
+  commandOf("synth", SYNTH_ARGS),
+  "```",
+  "",
+  `Wall time: ${minutes(sy)}.`,
+  "",
+  ...synthTable(sy.f32, sy.f16),
+  "",
+].join("\n");
+const path = join(outDir, "precision-f16-vs-f32.md");
+writeAtomic(path, text);
+console.log(text);
+console.error(`bench:precision: wrote ${path}`);
