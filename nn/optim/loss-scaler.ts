@@ -18,6 +18,7 @@ import {
   LOSS_SCALE_SLOTS,
   type LossScaleParams,
   type LossScaling,
+  type Storage,
   type TypedArray,
 } from "../../gpu/backend.ts";
 import { mul } from "../ops/elementwise.ts";
@@ -68,6 +69,8 @@ export class LossScaler {
   readonly schedule: LossScaleParams;
   #scale: Tensor;
   #state: Tensor;
+  /** Gradient storages flagged since the last update. */
+  readonly #checked = new Set<Storage>();
 
   constructor(backend: Backend, options: LossScalerOptions = {}) {
     const o: Required<LossScalerOptions> = {
@@ -108,15 +111,22 @@ export class LossScaler {
     return reshape(mul(loss, this.#scale), loss.shape);
   }
 
-  /** Flags an overflow in `optimizer`'s gradients, then steps it with them unscaled (or not). */
+  /**
+   * Flags an overflow in `optimizer`'s gradients, then steps it with them unscaled (or not). A
+   * gradient already checked this step (two optimisers sharing the encoder) is not checked again.
+   */
   step(optimizer: Optimizer): void {
-    const grads = optimizer.params.flatMap((p) => (p.grad ? [p.grad.storage] : []));
+    const grads = optimizer.params.flatMap((p) =>
+      p.grad && !this.#checked.has(p.grad.storage) ? [p.grad.storage] : []
+    );
+    for (const g of grads) this.#checked.add(g);
     if (grads.length > 0) this.backend.flagNonFinite(grads, this.#state.storage);
     optimizer.step(this.scaling);
   }
 
   /** Ends a step: the scale backs off after an overflow, or grows on schedule. */
   update(): void {
+    this.#checked.clear();
     this.backend.updateLossScale(this.#scale.storage, this.#state.storage, this.schedule);
   }
 
