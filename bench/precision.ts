@@ -12,41 +12,33 @@
  */
 
 import { join } from "node:path";
-import { parseCommandArgs } from "../cli/command-line.ts";
+import type { z } from "zod";
+import { type CommandSpec, parseCommandArgs } from "../cli/command-line.ts";
 import { cmnistCommand, synthCommand } from "../cli/commands-experiments.ts";
 import type { CmnistRun } from "../experiments/cmnist-run.ts";
-import { formatDifference } from "../experiments/comparisons.ts";
+import { formatDifference, signed } from "../experiments/comparisons.ts";
 import { writeAtomic } from "../experiments/results-files.ts";
 import { meanSd, pairedDifference } from "../experiments/statistics.ts";
 import { runCmnist } from "../experiments/cmnist.ts";
 import { runSynth, SYNTH_TEST_SETS, type SynthRun } from "../experiments/synth.ts";
 import { UNLEARNING_PRESETS } from "../experiments/unlearning-presets.ts";
 import type { EpochLosses } from "../debias/run-epoch.ts";
+import { scriptArgs } from "./script-args.ts";
 
 const PRECISIONS = ["f32", "f16"] as const;
 
-function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value`);
-  return v;
-}
-
-const args = Deno.args;
-const known = new Set(["--backend", "--out", "--quick"]);
-for (const a of args) {
-  if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
-}
-const quick = args.includes("--quick");
-const backend = flag(args, "--backend", "cpu");
-const outDir = flag(args, "--out", quick ? join("results", "bench") : join("bench", "results"));
+const args = scriptArgs(Deno.args, ["--backend", "--out", "--quick"]);
+const quick = args.has("--quick");
+const backend = args.value("--backend", "cpu");
+const outDir = args.value("--out", quick ? join("results", "bench") : join("bench", "results"));
 
 /** The README's Colored-MNIST setting (seed 0), with the grey-scale control. */
 const CMNIST_ARGS = quick
   ? ["--sigma2", "0.02", "--train-subset", "300", "--test-subset", "200", "--epochs", "1"]
   : ["--sigma2", "0.02", "--train-subset", "10000", "--epochs", "10"];
 const CMNIST_METHODS = quick ? "baseline" : "grey,baseline,CLGR";
+/** The Colored-MNIST command's flags (seed 0, the default). */
+const CMNIST_RUN = [...CMNIST_ARGS, "--lr-step", "0", "--debias-config", CMNIST_METHODS];
 const marked = UNLEARNING_PRESETS.find((p) => p.name === "marked");
 if (!marked) throw new Error("the marked unlearning preset is gone");
 /** The demo's setting (the `marked` preset of bench:unlearning), three seeds. */
@@ -69,45 +61,31 @@ interface Timed<T> {
   backend: string;
 }
 
-async function cmnistAt(precision: string): Promise<Timed<CmnistRun>> {
-  const { settings } = await parseCommandArgs(cmnistCommand, [
-    ...CMNIST_ARGS,
-    "--lr-step",
-    "0",
-    "--debias-config",
-    CMNIST_METHODS,
-    "--seeds",
-    "0",
+/**
+ * Runs `command` with `argv` at `precision` (its run folders under results/bench), timed; `run`
+ * is the command's own runner, so what runs is what the command line would run.
+ */
+async function atPrecision<S extends z.ZodObject, R>(
+  command: CommandSpec<S>,
+  argv: readonly string[],
+  precision: string,
+  run: (
+    settings: z.infer<S>,
+    log: (line: string) => void,
+  ) => Promise<{ runs: R[]; backend: string }>,
+): Promise<Timed<R>> {
+  const { settings } = await parseCommandArgs(command, [
+    ...argv,
     "--backend",
     backend,
     "--precision",
     precision,
     "--quiet",
     "--out-dir",
-    join("results", "bench", `precision-${precision}-cmnist`),
+    join("results", "bench", `precision-${precision}-${command.name}`),
   ]);
   const start = performance.now();
-  const report = await runCmnist(settings, (line) => console.error(line));
-  return {
-    runs: report.runs,
-    minutes: (performance.now() - start) / 60000,
-    backend: report.backend,
-  };
-}
-
-async function synthAt(precision: string): Promise<Timed<SynthRun>> {
-  const { settings } = await parseCommandArgs(synthCommand, [
-    ...SYNTH_ARGS,
-    "--backend",
-    backend,
-    "--precision",
-    precision,
-    "--quiet",
-    "--out-dir",
-    join("results", "bench", `precision-${precision}-synth`),
-  ]);
-  const start = performance.now();
-  const report = await runSynth(settings, (line) => console.error(line));
+  const report = await run(settings, (line) => console.error(line));
   return {
     runs: report.runs,
     minutes: (performance.now() - start) / 60000,
@@ -116,7 +94,6 @@ async function synthAt(precision: string): Promise<Timed<SynthRun>> {
 }
 
 const f3 = (v: number) => v.toFixed(3);
-const signed = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(3)}`;
 
 function cmnistTable(f32: Timed<CmnistRun>, f16: Timed<CmnistRun>): string[] {
   const rows = f32.runs.map((a) => {
@@ -151,7 +128,7 @@ function synthTable(f32: Timed<SynthRun>, f16: Timed<SynthRun>): string[] {
       const y = b.map((r) => r.auc[set]);
       const [mx, my] = [meanSd(x), meanSd(y)];
       const d = pairedDifference(y, x);
-      const diff = d.n > 1 ? formatDifference(d) : signed(d.mean);
+      const diff = formatDifference(d);
       const skips = set === "plain" ? b.map((r) => skipped(r.epochs)).join(", ") : "";
       rows.push(
         `| ${set === "plain" ? method : ""} | ${set} | ${f3(mx.mean)} ± ${f3(mx.sd)} | ` +
@@ -169,8 +146,8 @@ function synthTable(f32: Timed<SynthRun>, f16: Timed<SynthRun>): string[] {
 
 const cm: Record<string, Timed<CmnistRun>> = {};
 const sy: Record<string, Timed<SynthRun>> = {};
-for (const p of PRECISIONS) cm[p] = await cmnistAt(p);
-for (const p of PRECISIONS) sy[p] = await synthAt(p);
+for (const p of PRECISIONS) cm[p] = await atPrecision(cmnistCommand, CMNIST_RUN, p, runCmnist);
+for (const p of PRECISIONS) sy[p] = await atPrecision(synthCommand, SYNTH_ARGS, p, runSynth);
 
 const minutes = (t: Record<string, Timed<unknown>>) =>
   PRECISIONS.map((p) => `${p} ${t[p].minutes.toFixed(1)} min`).join(", ");
@@ -187,7 +164,7 @@ const text = [
   "## Colored MNIST",
   "",
   "```sh",
-  commandOf("cmnist", [...CMNIST_ARGS, "--lr-step", "0", "--debias-config", CMNIST_METHODS]),
+  commandOf("cmnist", CMNIST_RUN),
   "```",
   "",
   `Wall time: ${minutes(cm)}.`,

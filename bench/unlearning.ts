@@ -19,21 +19,10 @@ import { writeAtomic } from "../experiments/results-files.ts";
 import { runSynth, synthMarkdown } from "../experiments/synth.ts";
 import { synthUnits } from "../experiments/synth-comparisons.ts";
 import { RECOVERY_GOAL, UNLEARNING_PRESETS } from "../experiments/unlearning-presets.ts";
+import { scriptArgs } from "./script-args.ts";
 
-function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`${name} needs a value`);
-  return v;
-}
-
-const args = Deno.args;
-const known = new Set(["--only", "--seeds", "--out"]);
-for (const a of args) {
-  if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a}`);
-}
-const only = flag(args, "--only", UNLEARNING_PRESETS.map((p) => p.name).join(",")).split(",");
+const args = scriptArgs(Deno.args, ["--only", "--seeds", "--out"]);
+const only = args.value("--only", UNLEARNING_PRESETS.map((p) => p.name).join(",")).split(",");
 const unknown = only.filter((n) => !UNLEARNING_PRESETS.some((p) => p.name === n));
 if (unknown.length) {
   throw new Error(
@@ -41,8 +30,8 @@ if (unknown.length) {
       `${UNLEARNING_PRESETS.map((p) => p.name).join(", ")})`,
   );
 }
-const seeds = flag(args, "--seeds", "0,1,2,3,4");
-const outDir = flag(args, "--out", "bench/results");
+const seeds = args.value("--seeds", "0,1,2,3,4");
+const outDir = args.value("--out", "bench/results");
 
 for (const preset of UNLEARNING_PRESETS.filter((p) => only.includes(p.name))) {
   const argv = [...preset.args, "--seeds", seeds];

@@ -8,7 +8,14 @@ import { type HostStorage, LOSS_SCALE_SLOTS, type LossScaleParams } from "../typ
 import { f32 } from "./storage.ts";
 
 const { found: FOUND, goodSteps: GOOD_STEPS, overflows: OVERFLOWS } = LOSS_SCALE_SLOTS;
-export const STATE_LENGTH = LOSS_SCALE_SLOTS.length;
+const STATE_LENGTH = LOSS_SCALE_SLOTS.length;
+
+/** A LossScaling's state holds STATE_LENGTH slots. */
+export function checkState(op: string, state: { length: number }): void {
+  if (state.length !== STATE_LENGTH) {
+    throw new Error(`${op}: state of ${state.length} elements, not ${STATE_LENGTH}`);
+  }
+}
 
 /** The op's storage arguments: scale f32 [1], state f32 [STATE_LENGTH]. */
 export function checkScaling(op: string, scale: { length: number }, state: { length: number }) {
@@ -22,9 +29,7 @@ export function checkScaling(op: string, scale: { length: number }, state: { len
 
 /** Raises `state[FOUND]` when any element of any gradient is NaN or infinite. */
 export function flagNonFinite(grads: readonly HostStorage[], state: HostStorage): void {
-  if (state.length !== STATE_LENGTH) {
-    throw new Error(`flagNonFinite: state of ${state.length} elements, not ${STATE_LENGTH}`);
-  }
+  checkState("flagNonFinite", state);
   const s = f32(state);
   for (const g of grads) {
     for (const v of f32(g)) {

@@ -1,6 +1,6 @@
 /** WebGPU side of gpu/shaders/loss-scale.wgsl: the overflow flag and the scale's update. */
 
-import { checkScaling, STATE_LENGTH } from "../cpu/loss-scale.ts";
+import { checkScaling, checkState } from "../cpu/loss-scale.ts";
 import type { LossScaleParams } from "../types.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
@@ -12,9 +12,7 @@ export function flagNonFinite(
   grads: readonly GpuStorage[],
   state: GpuStorage,
 ): void {
-  if (state.length !== STATE_LENGTH) {
-    throw new Error(`flagNonFinite: state of ${state.length} elements, not ${STATE_LENGTH}`);
-  }
+  checkState("flagNonFinite", state);
   for (const g of grads) {
     rt.run({
       family: "loss-scale",
