@@ -59,6 +59,8 @@ Deno.test("tuned tiles: a missing, foreign or corrupt file leaves the defaults",
   assertEqual(warnings.length === 1 && warnings[0].includes(path), true, "names the file");
   const bad = { ...tuned("a | b"), conv: { default: { tm: 0, tn: 4, tk: 8 } } };
   assertThrows(() => parseTunedTiles(JSON.stringify(bad)), /conv\.default is not a tile/, "shape");
+  const flag = { ...tuned("a | b"), conv: { big: { tm: 8, tn: 8, tk: 16, prefetch: "yes" } } };
+  assertThrows(() => parseTunedTiles(JSON.stringify(flag)), /conv\.big is not a tile/, "prefetch");
   const unknown = { ...tuned("a | b"), matmul: { huge: MATMUL_8x4 } };
   assertThrows(() => parseTunedTiles(JSON.stringify(unknown)), /matmul\.huge/, "class");
   Deno.removeSync(dir, { recursive: true });

@@ -15,7 +15,7 @@
 import { parseArgs } from "node:util";
 import type { Conv2dParams, MatmulParams } from "../gpu/types.ts";
 import { conv2d } from "../gpu/webgpu/conv.ts";
-import { hardwareTile, tileDefines } from "../gpu/webgpu/conv-tile.ts";
+import { HARDWARE_SHAPES, hardwareTile, tileDefines } from "../gpu/webgpu/conv-tile.ts";
 import { createGpuRuntime } from "../gpu/webgpu/device.ts";
 import { checkConfig, type TileConfig as MatmulTile } from "../gpu/webgpu/matmul-codegen.ts";
 import { chooseTiles, matmulWith } from "../gpu/webgpu/matmul.ts";
@@ -42,6 +42,9 @@ const quick = values.quick;
 const reps = Number(values.reps ?? (quick ? 1 : 5));
 if (!(reps >= 1)) throw new Error(`--reps needs a positive count, got ${values.reps}`);
 
+/** --quick times the first few candidates of a class: the built-in tile and its neighbours. */
+const rehearsal = <T>(candidates: T[]): T[] => quick ? candidates.slice(0, 4) : candidates;
+
 /** Candidates: the built-in tile first (the reference the others must agree with). */
 const MATMUL_CANDIDATES: MatmulTile[] = [
   [16, 16, 4, 4, 16],
@@ -51,18 +54,28 @@ const MATMUL_CANDIDATES: MatmulTile[] = [
   [16, 16, 8, 4, 16],
   [8, 8, 8, 8, 8],
   [16, 8, 8, 8, 8],
-].map(([wgx, wgy, tm, tn, kb]) => ({ wgx, wgy, tm, tn, kb, stageA: true, stageB: true }));
+].flatMap(([wgx, wgy, tm, tn, kb]) =>
+  [true, false].map((prefetch) => ({ wgx, wgy, tm, tn, kb, stageA: true, stageB: true, prefetch }))
+);
 
 function describeMatmul(c: MatmulTile): string {
   const staged = c.stageA && c.stageB
     ? ""
     : `, staged ${c.stageA ? "A" : ""}${c.stageB ? "B" : ""}`;
-  return `${c.wgx}x${c.wgy} invocations, ${c.tm}x${c.tn} each, k ${c.kb}${staged}`;
+  return `${c.wgx}x${c.wgy} invocations, ${c.tm}x${c.tn} each, k ${c.kb}${staged}${
+    c.prefetch ? ", prefetch" : ""
+  }`;
 }
 
 const CONV_CANDIDATES: ConvShape[] = [4, 8].flatMap((tm) =>
-  [4, 8].flatMap((tn) => [16, 8].map((tk) => ({ tm, tn, tk })))
+  [4, 8].flatMap((tn) =>
+    [16, 8].flatMap((tk) => [true, false].map((prefetch) => ({ tm, tn, tk, prefetch })))
+  )
 );
+
+function describeConv(s: ConvShape): string {
+  return `${s.tm}x${s.tn} each, k ${s.tk}${s.prefetch ? ", prefetch" : ""}`;
+}
 
 const mm = (m: number, n: number, k: number): MatmulParams => ({
   batch: 1,
@@ -151,7 +164,41 @@ interface Row {
   note: string;
 }
 
+const tuned: TunedTiles = {
+  adapter: key,
+  measured: `${new Date().toISOString()}, Deno ${Deno.version.deno}`,
+  matmul: {},
+  conv: {},
+};
+
 const rows: Row[] = [];
+
+const path = values.out ?? tunedTilesPath();
+if (!path) {
+  console.error("no place to write the tiles (set SDU_TILES_FILE or HOME, or pass --out)");
+  Deno.exit(1);
+}
+console.log(
+  `Tile tuning on ${key} (${
+    timestamps ? "GPU timestamps" : "wall time"
+  }, ${reps} timed launch(es) each)`,
+);
+console.log("");
+console.log("| kernel | class | problem | tile | time per launch | GFLOP/s | |");
+console.log("| --- | --- | --- | --- | ---: | ---: | --- |");
+
+/**
+ * Prints a finished class's rows and saves every winner so far: a run stopped at its time limit
+ * (tools/device-bench.sh gives the tuner one) keeps the classes it measured.
+ */
+async function finishClass(family: string, bucket: string): Promise<void> {
+  for (const r of rows.filter((r) => r.family === family && r.bucket === bucket)) {
+    const t = r.seconds === null ? "—" : `${(r.seconds * 1e3).toPrecision(3)} ms`;
+    const g = r.gflops === null ? "—" : r.gflops.toFixed(0);
+    console.log(`| ${r.family} | ${r.bucket} | ${r.shape} | ${r.tile} | ${t} | ${g} | ${r.note} |`);
+  }
+  await writeTextFileAtomic(path!, JSON.stringify(tuned, null, 2) + "\n");
+}
 
 /** Times every candidate of one class and returns the fastest that agrees with the first. */
 async function tuneClass<T>(
@@ -204,21 +251,14 @@ async function tuneClass<T>(
   return best.t;
 }
 
-const tuned: TunedTiles = {
-  adapter: key,
-  measured: `${new Date().toISOString()}, Deno ${Deno.version.deno}`,
-  matmul: {},
-  conv: {},
-};
-
 for (const [bucket, p] of Object.entries(MATMUL_SHAPES) as [MatmulBucket, MatmulParams][]) {
   const a = random(p.m * p.k, 1);
   const b = random(p.k * p.n, 2);
   const builtIn = chooseTiles(false, p);
-  const candidates = [
+  const candidates = rehearsal([
     builtIn,
     ...MATMUL_CANDIDATES.filter((c) => describeMatmul(c) !== describeMatmul(builtIn)),
-  ];
+  ]);
   tuned.matmul[bucket] = await tuneClass(
     "matmul",
     bucket,
@@ -239,6 +279,7 @@ for (const [bucket, p] of Object.entries(MATMUL_SHAPES) as [MatmulBucket, Matmul
   );
   rt.release(a);
   rt.release(b);
+  await finishClass("matmul", bucket);
 }
 
 for (const [bucket, p] of Object.entries(CONV_SHAPES) as [ConvBucket, Conv2dParams][]) {
@@ -250,8 +291,8 @@ for (const [bucket, p] of Object.entries(CONV_SHAPES) as [ConvBucket, Conv2dPara
     bucket,
     `N${p.n} C${p.c} ${p.h}² O${p.o}${p.groups > 1 ? ` g${p.groups}` : ""} 3x3`,
     2 * p.n * p.o * p.oh * p.ow * (p.c / p.groups) * 9,
-    orderedConvCandidates(bucket),
-    (s) => `${s.tm}x${s.tn} each, k ${s.tk}`,
+    rehearsal(orderedConvCandidates(bucket)),
+    describeConv,
     (s) => {
       try {
         tileDefines(hardwareTile(channels, bucket, s));
@@ -268,34 +309,15 @@ for (const [bucket, p] of Object.entries(CONV_SHAPES) as [ConvBucket, Conv2dPara
   rt.adapter.tuned = null;
   rt.release(x);
   rt.release(w);
+  await finishClass("conv", bucket);
 }
 
 /** The built-in shape of the class first, so the others are checked against it. */
 function orderedConvCandidates(bucket: ConvBucket): ConvShape[] {
-  const builtIn = bucket === "big" ? { tm: 8, tn: 8, tk: 16 } : { tm: 4, tn: 4, tk: 16 };
-  const same = (s: ConvShape) => s.tm === builtIn.tm && s.tn === builtIn.tn && s.tk === builtIn.tk;
-  return [builtIn, ...CONV_CANDIDATES.filter((s) => !same(s))];
+  const builtIn = HARDWARE_SHAPES[bucket];
+  return [builtIn, ...CONV_CANDIDATES.filter((s) => describeConv(s) !== describeConv(builtIn))];
 }
 
-const path = values.out ?? tunedTilesPath();
-console.log(
-  `Tile tuning on ${key} (${
-    timestamps ? "GPU timestamps" : "wall time"
-  }, ${reps} timed launch(es) each)`,
-);
-console.log("");
-console.log("| kernel | class | problem | tile | time per launch | GFLOP/s | |");
-console.log("| --- | --- | --- | --- | ---: | ---: | --- |");
-for (const r of rows) {
-  const t = r.seconds === null ? "—" : `${(r.seconds * 1e3).toPrecision(3)} ms`;
-  const g = r.gflops === null ? "—" : r.gflops.toFixed(0);
-  console.log(`| ${r.family} | ${r.bucket} | ${r.shape} | ${r.tile} | ${t} | ${g} | ${r.note} |`);
-}
-if (!path) {
-  console.error("no place to write the tiles (set SDU_TILES_FILE or HOME, or pass --out)");
-  Deno.exit(1);
-}
-await writeTextFileAtomic(path, JSON.stringify(tuned, null, 2) + "\n");
 console.log("");
 console.log(`wrote ${path}`);
 Deno.exit(0);

@@ -119,26 +119,61 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let ryx = divmod4(rq.r, P.rowWidth, P.invRowWidth);
   {{SETUP}}
   {{ACC_DECL}}
-  for (var k0 = kBegin; k0 < kEnd; k0 += {{TK}}) {
-    for (var s = 0; s < {{A_PASSES}}; s++) {
-      let kk = row0 + s * {{A_ROWS}};
-      let k = k0 + kk;
-      let kq = divmod(k, P.kPlane, P.invKPlane);
-      let kyx = divmod(kq.r, P.kWidth, P.invKWidth);
-      {{STAGE_A}}
-      As[kk * {{BM4}} + quad] = {{A_STAGED}};
+  // kt is the k slice this iteration stages, k0 the one it multiplies: the same slice, or with
+  // prefetch (LAG = TK) the previous one, whose registers are stored first so the next slice's
+  // loads overlap the multiply-adds. The branches on LAG are constant and compile away.
+  const LAG = {{LAG}};
+  var pa: array<{{TILE}}, {{A_PASSES}}>;
+  var pb: array<{{TILE}}, {{B_PASSES}}>;
+  for (var kt = kBegin; kt < kEnd + LAG; kt += {{TK}}) {
+    let k0 = kt - LAG;
+    if (LAG != 0) {
+      if (k0 >= kBegin) {
+        for (var s = 0; s < {{A_PASSES}}; s++) {
+          As[(row0 + s * {{A_ROWS}}) * {{BM4}} + quad] = pa[s];
+        }
+        for (var s = 0; s < {{B_PASSES}}; s++) {
+          let t = l + s * {{WG_SIZE}};
+          if (t < {{B_ITEMS}}) {
+            Bs[t] = pb[s];
+          }
+        }
+      }
+      workgroupBarrier();
     }
-    for (var s = 0; s < {{B_PASSES}}; s++) {
-      let t = l + s * {{WG_SIZE}};
-      if (t < {{B_ITEMS}}) {
-        let kk = t / {{BN4}};
-        {{STAGE_B}}
-        Bs[t] = {{B_STAGED}};
+    if (LAG == 0 || kt < kEnd) {
+      for (var s = 0; s < {{A_PASSES}}; s++) {
+        let kk = row0 + s * {{A_ROWS}};
+        let k = kt + kk;
+        let kq = divmod(k, P.kPlane, P.invKPlane);
+        let kyx = divmod(kq.r, P.kWidth, P.invKWidth);
+        {{STAGE_A}}
+        if (LAG == 0) {
+          As[kk * {{BM4}} + quad] = {{A_STAGED}};
+        } else {
+          pa[s] = {{A_STAGED}};
+        }
+      }
+      for (var s = 0; s < {{B_PASSES}}; s++) {
+        let t = l + s * {{WG_SIZE}};
+        if (t < {{B_ITEMS}}) {
+          let kk = t / {{BN4}};
+          {{STAGE_B}}
+          if (LAG == 0) {
+            Bs[t] = {{B_STAGED}};
+          } else {
+            pb[s] = {{B_STAGED}};
+          }
+        }
       }
     }
-    workgroupBarrier();
-    for (var kk = 0; kk < {{TK}}; kk++) {
-      {{ACC_STEP}}
+    if (LAG == 0) {
+      workgroupBarrier();
+    }
+    if (LAG == 0 || k0 >= kBegin) {
+      for (var kk = 0; kk < {{TK}}; kk++) {
+        {{ACC_STEP}}
+      }
     }
     workgroupBarrier();
   }
@@ -156,7 +191,7 @@ let base = (rq.q * P.win.c + group * P.cg) * P.hw;
 let ok = rowOk & vec4<bool>(k < P.kg);
       let aQuad = imageAt(base + kq.q * P.hw, iy0 + kyx.q * P.win.dilH, ix0 + kyx.r * P.win.dilW, ok);
 //! block STAGE_B
-let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
+let bQuad = Wp[(group * P.kpad + kt + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
 //! kernel gradInput uses gemm
 //! block DECLS
@@ -183,7 +218,7 @@ let ty = tap(ty0 - kyx.q * P.win.dilH, P.win.strideH, P.win.invStrideH, P.win.oh
       let inside = rowOk & vec4<bool>(k < P.kg) & ty.ok & tx.ok;
       let aQuad = gatherA(base + kq.q * P.ohw + ty.pos * P.win.ow + tx.pos, inside);
 //! block STAGE_B
-let bQuad = Wp[(group * P.kpad + k0 + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
+let bQuad = Wp[(group * P.kpad + kt + kk) * P.npad4 + n0 / 4 + t % {{BN4}}];
 
 //! kernel gradWeight uses gemm
 //! block DECLS
@@ -198,7 +233,7 @@ let iy = vec4<i32>(kyx.q * P.win.strideH) + dy;
       let ok = rowOk & vec4<bool>(k < kEnd);
       let aQuad = imageAt(vec4<i32>(kq.q * P.win.c * P.hw) + colBase, iy, ix, ok);
 //! block STAGE_B
-let p = k0 + kk;
+let p = kt + kk;
         let nr = divmod(p, P.kPlane, P.invKPlane);
         let o = vec4<i32>(n0 + (t % {{BN4}}) * 4) + vec4<i32>(0, 1, 2, 3);
         let inside = (o < vec4<i32>(P.og)) & vec4<bool>(p < kEnd);

@@ -7,9 +7,11 @@
 // columns in vec4 groups strided by WG_X so neighbouring invocations touch neighbouring vec4s.
 // K advances KB at a time. Variants that stage an operand copy its KB-deep tile into workgroup
 // memory (zero-padded past the matrix edges) between two barriers, and the block reads it from
-// there; the others load straight from storage. Then every invocation runs the unrolled
-// TM x TN x 4 multiply-add blocks that gpu/webgpu/matmul-codegen.ts writes (WGSL has no
-// unrolling, and Mesa's lavapipe keeps a tile in registers only with constant indices).
+// there; the others load straight from storage. With prefetch (PRELOAD) the next tile is read
+// into registers right after this one is staged, so its loads overlap this tile's arithmetic.
+// Then every invocation runs the unrolled TM x TN x 4 multiply-add blocks that
+// gpu/webgpu/matmul-codegen.ts writes (WGSL has no unrolling, and Mesa's lavapipe keeps a tile
+// in registers only with constant indices).
 // Loads take 4 floats where the operand's contiguous dimension is a multiple of 4 and fall
 // back to scalars otherwise; direct reads past an edge are clamped into the matrix (their
 // products are never stored) and reads past K are masked to zero.
@@ -37,6 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let row0 = tileRow + lid.y * {{TM}}u;
   let group0 = tileGroup + lid.x;
   {{ACC}}
+  {{PRELOAD}}
   for (var k0 = 0u; k0 < K; k0 += {{KB}}u) {
     {{STAGE}}
     {{BLOCK}}

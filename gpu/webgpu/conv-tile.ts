@@ -11,13 +11,17 @@
 import type { TileClass } from "./runtime.ts";
 import type { ConvBucket, ConvShape, TunedTiles } from "./tuned-tiles.ts";
 
-/** One tile shape: TM x TN outputs per invocation, GX x GY invocations, TK-deep k slices. */
+/**
+ * One tile shape: TM x TN outputs per invocation, GX x GY invocations, TK-deep k slices, and
+ * whether the next slice is loaded into registers while the current one is multiplied.
+ */
 export interface TileConfig {
   tm: number;
   tn: number;
   gx: number;
   gy: number;
   tk: number;
+  prefetch?: boolean;
 }
 
 /** k rows staged per barrier; larger values unroll further and compile much slower on llvmpipe. */
@@ -56,12 +60,13 @@ function softwareTile(m: number, n: number): TileConfig {
  * pixels, 4 x 4 per invocation (64 x 64 per 256 invocations), 8 x 8 where both sides are
  * large (128 x 128, the classic SGEMM shape), and fewer invocations along the channels where a
  * group has few of them (ResNeXt's 8 per group in its first stage), so no half-empty tiles.
- * k is staged 16 deep: 16 KiB of workgroup memory at the largest tile, the WebGPU minimum.
+ * k is staged 16 deep: 16 KiB of workgroup memory at the largest tile, the WebGPU minimum; the
+ * next slice is loaded into registers during the current slice's multiply-adds.
  */
-const HARDWARE_SHAPES: Record<ConvBucket, ConvShape> = {
-  big: { tm: 8, tn: 8, tk: 16 },
-  narrow: { tm: 4, tn: 4, tk: 16 },
-  default: { tm: 4, tn: 4, tk: 16 },
+export const HARDWARE_SHAPES: Record<ConvBucket, ConvShape> = {
+  big: { tm: 8, tn: 8, tk: 16, prefetch: true },
+  narrow: { tm: 4, tn: 4, tk: 16, prefetch: true },
+  default: { tm: 4, tn: 4, tk: 16, prefetch: true },
 };
 
 /** The hardware tile class of a GEMM: both sides large, few channels, or the rest. */
@@ -74,7 +79,8 @@ export function convBucket(m: number, n: number): ConvBucket {
 export function hardwareTile(n: number, bucket: ConvBucket, shape: ConvShape): TileConfig {
   const fill = 2 ** Math.ceil(Math.log2(Math.max(n / shape.tn, 1)));
   const gy = bucket === "big" ? 16 : Math.min(16, Math.max(2, fill));
-  return { tm: shape.tm, tn: shape.tn, gx: 16, gy, tk: shape.tk };
+  const tile: TileConfig = { tm: shape.tm, tn: shape.tn, gx: 16, gy, tk: shape.tk };
+  return shape.prefetch ? { ...tile, prefetch: true } : tile;
 }
 
 export function tileWidth(t: TileConfig): { bm: number; bn: number; wg: number } {
@@ -120,6 +126,7 @@ export function tileDefines(
     BM4: bm4,
     BN4: bn4,
     TK: t.tk,
+    LAG: t.prefetch ? t.tk : 0,
     A_ITEMS: t.tk * bm4,
     B_ITEMS: t.tk * bn4,
     A_ROWS: aRows,

@@ -17,6 +17,11 @@ export interface TileConfig {
   stageB: boolean;
   /** K depth of one staged tile (multiple of 4; 4 when nothing is staged). */
   kb: number;
+  /**
+   * Load the next staged tile into registers while the current one is multiplied, so its
+   * memory latency hides behind the arithmetic (needs a staged operand; absent means no).
+   */
+  prefetch?: boolean;
 }
 
 /** What the shapes of one call allow: which operands load 4 floats at a time, and transposes. */
@@ -42,7 +47,7 @@ const COMP = ["x", "y", "z", "w"];
 /** Checks a tile shape so a bad config fails with its name, not a WGSL error. */
 export function checkConfig(c: TileConfig): void {
   const ok = c.tm % 4 === 0 && c.tn % 4 === 0 && c.kb % 4 === 0 && c.wgx > 0 && c.wgy > 0 &&
-    (c.stageA || c.stageB || c.kb === 4);
+    (c.stageA || c.stageB || c.kb === 4) && (!c.prefetch || c.stageA || c.stageB);
   if (!ok) throw new Error(`matmul tile config ${JSON.stringify(c)} is not valid`);
 }
 
@@ -60,6 +65,7 @@ export function matmulDefines(c: TileConfig, v: Variant): Record<string, string 
     TM: c.tm,
     KB: c.kb,
     ACC: g.accumulators(),
+    PRELOAD: g.preload(),
     STAGE: g.stage(),
     BLOCK: g.block(),
     SYNC: c.stageA || c.stageB ? "workgroupBarrier();" : "",
@@ -174,46 +180,103 @@ class Generator {
     })`;
   }
 
-  stage(): string {
-    const { c, v, bm, bn, kb4, wg } = this;
-    const out: string[] = [];
+  /** What each staged operand copies per tile: its array, size in quads, and one quad's value. */
+  #staged(): { array: string; items: number; quad: (e: string, k0: string) => string }[] {
+    const { c, v, bm, bn, kb4 } = this;
+    const out = [];
     if (c.stageA) {
       // !transA: As[rowLocal * KB4 + kq] holds k..k+3; transA: As[kLocal * BM4 + g] holds 4 rows.
-      out.push(
-        v.transA
-          ? `for (var e = li; e < ${c.kb * bm / 4}u; e += ${wg}u) { ` +
-            `As[e] = ${
-              this.#toShared(
-                this.#fetchA(`(tileRow + (e % ${bm / 4}u) * 4u)`, `(k0 + e / ${bm / 4}u)`),
-              )
-            }; }`
-          : `for (var e = li; e < ${bm * kb4}u; e += ${wg}u) { ` +
-            `As[e] = ${
-              this.#toShared(
-                this.#fetchA(`(tileRow + e / ${kb4}u)`, `(k0 + (e % ${kb4}u) * 4u)`),
-              )
-            }; }`,
-      );
+      out.push({
+        array: "As",
+        items: bm * kb4,
+        quad: (e: string, k0: string) =>
+          this.#toShared(
+            v.transA
+              ? this.#fetchA(`(tileRow + (${e} % ${bm / 4}u) * 4u)`, `(${k0} + ${e} / ${bm / 4}u)`)
+              : this.#fetchA(`(tileRow + ${e} / ${kb4}u)`, `(${k0} + (${e} % ${kb4}u) * 4u)`),
+          ),
+      });
     }
     if (c.stageB) {
       // !transB: Bs[kLocal * BN4 + g] holds 4 columns; transB: Bs[colLocal * KB4 + kq] holds k..k+3.
-      out.push(
-        v.transB
-          ? `for (var e = li; e < ${bn * kb4}u; e += ${wg}u) { ` +
-            `Bs[e] = ${
-              this.#toShared(
-                this.#fetchB(`(k0 + (e % ${kb4}u) * 4u)`, `(tileGroup * 4u + e / ${kb4}u)`),
-              )
-            }; }`
-          : `for (var e = li; e < ${c.kb * bn / 4}u; e += ${wg}u) { ` +
-            `Bs[e] = ${
-              this.#toShared(
-                this.#fetchB(`(k0 + e / ${bn / 4}u)`, `((tileGroup + e % ${bn / 4}u) * 4u)`),
-              )
-            }; }`,
-      );
+      out.push({
+        array: "Bs",
+        items: bn * kb4,
+        quad: (e: string, k0: string) =>
+          this.#toShared(
+            v.transB
+              ? this.#fetchB(`(${k0} + (${e} % ${kb4}u) * 4u)`, `(tileGroup * 4u + ${e} / ${kb4}u)`)
+              : this.#fetchB(
+                `(${k0} + ${e} / ${bn / 4}u)`,
+                `((tileGroup + ${e} % ${bn / 4}u) * 4u)`,
+              ),
+          ),
+      });
     }
-    if (out.length) out.push("workgroupBarrier();");
+    return out;
+  }
+
+  /**
+   * With prefetch, each invocation owns the same quads of every tile: quad `slot` of an operand
+   * is element li + slot * WG, held in register p<array><slot> between a load and its store.
+   */
+  #slots(items: number): { slot: number; e: string; guarded: boolean }[] {
+    return Array.from({ length: Math.ceil(items / this.wg) }, (_, slot) => ({
+      slot,
+      e: slot === 0 ? "li" : `(li + ${slot * this.wg}u)`,
+      guarded: (slot + 1) * this.wg > items,
+    }));
+  }
+
+  /** Register loads of the tile at k0 = `k0` into the prefetch registers. */
+  #prefetchLoads(k0: string): string[] {
+    const out: string[] = [];
+    for (const op of this.#staged()) {
+      for (const { slot, e, guarded } of this.#slots(op.items)) {
+        const load = `p${op.array}${slot} = ${op.quad(e, k0)};`;
+        out.push(guarded ? `if (${e} < ${op.items}u) { ${load} }` : load);
+      }
+    }
+    return out;
+  }
+
+  /** Before the k loop: the prefetch registers, holding the first tile. */
+  preload(): string {
+    if (!this.c.prefetch) return "";
+    const type = this.#halfShared ? "vec4<f16>" : "vec4f";
+    const out: string[] = [];
+    for (const op of this.#staged()) {
+      for (const { slot } of this.#slots(op.items)) out.push(`var p${op.array}${slot}: ${type};`);
+    }
+    return [...out, ...this.#prefetchLoads("0u")].join("\n  ");
+  }
+
+  stage(): string {
+    const { c, wg } = this;
+    const staged = this.#staged();
+    if (!staged.length) return "";
+    if (c.prefetch) {
+      // Store the registers, then load the next tile before this one's multiply-adds read it.
+      const out: string[] = [];
+      for (const op of staged) {
+        for (const { slot, e, guarded } of this.#slots(op.items)) {
+          const store = `${op.array}[${e}] = p${op.array}${slot};`;
+          out.push(guarded ? `if (${e} < ${op.items}u) { ${store} }` : store);
+        }
+      }
+      out.push("workgroupBarrier();");
+      out.push(
+        `if (k0 + ${c.kb}u < K) {`,
+        `  let kn = k0 + ${c.kb}u;`,
+        ...this.#prefetchLoads("kn").map((l) => `  ${l}`),
+        "}",
+      );
+      return out.join("\n    ");
+    }
+    const out = staged.map((op) =>
+      `for (var e = li; e < ${op.items}u; e += ${wg}u) { ${op.array}[e] = ${op.quad("e", "k0")}; }`
+    );
+    out.push("workgroupBarrier();");
     return out.join("\n    ");
   }
 

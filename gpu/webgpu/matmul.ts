@@ -16,7 +16,9 @@ import type { MatmulBucket, TunedTiles } from "./tuned-tiles.ts";
  * scalar fallback), because every barrier is a coroutine switch that saves the whole register
  * tile. Hardware GPUs get the classic 16 x 16 workgroup with both tiles in workgroup memory:
  * 4 x 4 per invocation, or 8 x 8 (a 128 x 128 tile, twice the multiply-adds per shared load and
- * 64 accumulators, within a GPU's register file) where both sides of C fill several of them.
+ * 64 accumulators, within a GPU's register file) where both sides of C fill several of them,
+ * each loading its next tile into registers while it multiplies the current one (the SGEMM
+ * habit of hiding load latency; `deno task tune` times it against the same tile without).
  * Lavapipe compiles large tiles slowly (cold, per variant: 32 x 32 about 6 s, 16 x 32 about
  * 2.5 s, 8 x 8 0.3 s; Mesa's shader cache keeps them across runs), so the tile grows with the
  * problem.
@@ -26,8 +28,17 @@ export const TILES = {
   softwareMedium: { wgx: 8, wgy: 1, tm: 16, tn: 32, stageA: false, stageB: false, kb: 4 },
   softwareSmall: { wgx: 8, wgy: 1, tm: 8, tn: 8, stageA: false, stageB: false, kb: 4 },
   softwareTiny: { wgx: 8, wgy: 1, tm: 4, tn: 4, stageA: false, stageB: false, kb: 4 },
-  hardware: { wgx: 16, wgy: 16, tm: 4, tn: 4, stageA: true, stageB: true, kb: 16 },
-  hardwareLarge: { wgx: 16, wgy: 16, tm: 8, tn: 8, stageA: true, stageB: true, kb: 8 },
+  hardware: { wgx: 16, wgy: 16, tm: 4, tn: 4, stageA: true, stageB: true, kb: 16, prefetch: true },
+  hardwareLarge: {
+    wgx: 16,
+    wgy: 16,
+    tm: 8,
+    tn: 8,
+    stageA: true,
+    stageB: true,
+    kb: 8,
+    prefetch: true,
+  },
 } satisfies Record<string, TileConfig>;
 
 /** The hardware tile class of a problem: "large" where 128 x 128 tiles fill several times. */

@@ -21,6 +21,8 @@ export interface ConvShape {
   tm: number;
   tn: number;
   tk: number;
+  /** Load the next k slice into registers during the multiply-adds (conv-tile.ts). */
+  prefetch?: boolean;
 }
 
 export interface TunedTiles {
@@ -52,6 +54,8 @@ export function adapterKey(description: string, vendor: string): string {
 const positiveInts = (o: Record<string, unknown>, keys: string[]) =>
   keys.every((k) => Number.isInteger(o[k]) && (o[k] as number) > 0);
 
+const optionalFlag = (v: unknown) => v === undefined || typeof v === "boolean";
+
 /** Checks the file's shape; throws naming what is wrong. */
 export function parseTunedTiles(text: string): TunedTiles {
   const t = JSON.parse(text) as TunedTiles;
@@ -61,12 +65,13 @@ export function parseTunedTiles(text: string): TunedTiles {
   for (const [bucket, c] of Object.entries(t.matmul)) {
     const ok = (MATMUL_BUCKETS as readonly string[]).includes(bucket) && c &&
       positiveInts(c as unknown as Record<string, unknown>, ["wgx", "wgy", "tm", "tn", "kb"]) &&
-      typeof c.stageA === "boolean" && typeof c.stageB === "boolean";
+      typeof c.stageA === "boolean" && typeof c.stageB === "boolean" && optionalFlag(c.prefetch);
     if (!ok) throw new Error(`matmul.${bucket} is not a tile: ${JSON.stringify(c)}`);
   }
   for (const [bucket, c] of Object.entries(t.conv)) {
     const ok = (CONV_BUCKETS as readonly string[]).includes(bucket) && c &&
-      positiveInts(c as unknown as Record<string, unknown>, ["tm", "tn", "tk"]);
+      positiveInts(c as unknown as Record<string, unknown>, ["tm", "tn", "tk"]) &&
+      optionalFlag(c.prefetch);
     if (!ok) throw new Error(`conv.${bucket} is not a tile: ${JSON.stringify(c)}`);
   }
   return t;
