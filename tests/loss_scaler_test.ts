@@ -6,6 +6,8 @@
  */
 
 import type { Backend } from "../gpu/backend.ts";
+import { WebGpuBackend } from "../gpu/webgpu/backend.ts";
+import { gradsPerFlag } from "../gpu/webgpu/loss-scale.ts";
 import { backward } from "../nn/autograd.ts";
 import { autocast } from "../nn/autocast.ts";
 import { scale } from "../nn/ops/elementwise.ts";
@@ -18,7 +20,7 @@ import { SGD } from "../nn/optim/sgd.ts";
 import { keep, tidy } from "../nn/scope.ts";
 import { type Tensor, tensor } from "../nn/tensor.ts";
 import { assertClose, assertEqual, assertThrows } from "./support/assert.ts";
-import { allBackends } from "./support/backends.ts";
+import { allBackends, gpuOrNull } from "./support/backends.ts";
 import { randomValues } from "./support/gradcheck.ts";
 
 const SHAPES = [[3, 5], [7]];
@@ -178,3 +180,30 @@ Deno.test("loss scaler: bad options and a collapsed scale are named", () => {
 function cpuLike(): Backend {
   return tensor([0], [1]).backend;
 }
+
+Deno.test("loss scaler: the overflow flag finds one bad value among many gradients, in groups of dispatches", async () => {
+  const gpu = await gpuOrNull();
+  if (!(gpu instanceof WebGpuBackend)) return;
+  const perDispatch = gradsPerFlag(gpu.rt);
+  // 2.5 dispatches' worth of gradients of uneven sizes; the last group is padded.
+  const count = Math.ceil(perDispatch * 2.5);
+  const sizes = Array.from({ length: count }, (_, j) => 1 + ((j * 37) % 300));
+  const bad = [-1, 0, perDispatch - 1, perDispatch, count - 1];
+  for (const where of bad) {
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const grads = sizes.map((n, j) => {
+        const data = randomValues(n, j + 1);
+        if (j === where) data[(j * 13) % n] = value;
+        return gpu.upload(data);
+      });
+      const state = gpu.upload(new Float32Array(3));
+      const before = gpu.rt.dispatchCount;
+      gpu.flagNonFinite(grads, state);
+      const flagged = (await gpu.read(state))[0];
+      const label = `bad value ${value} in gradient ${where} of ${count}`;
+      assertEqual(flagged, where >= 0 ? 1 : 0, label);
+      assertEqual(gpu.rt.dispatchCount - before, 3, `${label}: dispatches`);
+      for (const g of [...grads, state]) gpu.free(g);
+    }
+  }
+});

@@ -8,14 +8,17 @@ fn nonFinite(x: f32) -> bool {
 }
 
 //! kernel flag
-// Every invocation that meets a non-finite gradient writes the same 1.0, so the race is benign.
-struct Params { n: u32 }
+// Up to GRADS gradients per dispatch, one flat index over them all: gradient j holds the indices
+// [ends[j-1], ends[j]) (gpu/webgpu/loss-scale.ts writes GRAD_BINDINGS, ENDS and PICK). Every
+// invocation that meets a non-finite value writes the same 1.0, so the race is benign.
+struct Params { total: u32, {{ENDS}} }
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> G: array<f32>;
-@group(0) @binding(2) var<storage, read_write> STATE: array<f32>;
+{{GRAD_BINDINGS}}
 
-//! main over P.n
-  if (nonFinite(G[i])) {
+//! main over P.total
+  var v = 0.0;
+  {{PICK}}
+  if (nonFinite(v)) {
     STATE[0] = 1.0;
   }
 }

@@ -6,21 +6,62 @@ import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;
 
-/** One dispatch per gradient, each raising the shared flag where it meets a non-finite value. */
+/**
+ * Gradients one flag dispatch reads: every storage binding the stage allows but the state's,
+ * at most 15. ResNeXt-101's ~300 gradients then take about 20 dispatches (WebGPU's default 8
+ * bindings) or fewer, not 300.
+ */
+export function gradsPerFlag(rt: GpuRuntime): number {
+  const bindings = Number(rt.device.limits.maxStorageBuffersPerShaderStage) || 8;
+  return Math.max(1, Math.min(15, bindings - 1));
+}
+
+/** The flag kernel's text for `count` gradient bindings (loss-scale.wgsl's `flag`). */
+function flagDefines(count: number): Record<string, string> {
+  const ends = Array.from({ length: count }, (_, j) => `end${j}: u32`).join(", ");
+  const bindings = Array.from(
+    { length: count },
+    (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> G${j}: array<f32>;`,
+  );
+  bindings.push(`@group(0) @binding(${count + 1}) var<storage, read_write> STATE: array<f32>;`);
+  const pick = Array.from({ length: count }, (_, j) => {
+    const start = j === 0 ? "0u" : `P.end${j - 1}`;
+    return `${j === 0 ? "" : "else "}if (i < P.end${j}) { v = G${j}[i - ${start}]; }`;
+  }).join(" ");
+  return { ENDS: ends, GRAD_BINDINGS: bindings.join("\n"), PICK: pick };
+}
+
+/**
+ * Raises the shared flag where any gradient holds a non-finite value: the gradients go
+ * gradsPerFlag at a time into one dispatch, the last group padded with its own last gradient
+ * over an empty range, so every dispatch runs the same pipeline.
+ */
 export function flagNonFinite(
   rt: GpuRuntime,
   grads: readonly GpuStorage[],
   state: GpuStorage,
 ): void {
   checkState("flagNonFinite", state);
-  for (const g of grads) {
+  const count = gradsPerFlag(rt);
+  const defines = flagDefines(count);
+  for (let first = 0; first < grads.length; first += count) {
+    const group = grads.slice(first, first + count);
+    const ends: number[] = [];
+    let total = 0;
+    for (const g of group) ends.push(total += g.length);
+    while (group.length < count) {
+      group.push(group[group.length - 1]);
+      ends.push(total);
+    }
+    if (total === 0) continue;
     rt.run({
       family: "loss-scale",
       entry: "flag",
+      defines,
       workgroupSize: WG,
-      dispatch: GpuRuntime.grid(Math.ceil(g.length / WG[0])),
-      params: [{ u32: g.length }],
-      inputs: [g],
+      dispatch: GpuRuntime.grid(Math.ceil(total / WG[0])),
+      params: [{ u32: total }, ...ends.map((u32) => ({ u32 }))],
+      inputs: group,
       outputs: [state],
     });
   }
