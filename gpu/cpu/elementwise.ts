@@ -1,8 +1,9 @@
 /** Reference implementations of the element-wise family; the rules are gpu/elementwise-ops.ts. */
 
-import type { BinaryOp, DType, HostStorage, StridedView, UnaryOp } from "../types.ts";
+import type { BinaryOp, DType, HostStorage, Storage, StridedView, UnaryOp } from "../types.ts";
 import { sizeOf } from "../types.ts";
 import { BINARY_OPS, UNARY_OPS } from "../elementwise-ops.ts";
+import { checkProgram, type FusedProgram } from "../fused-elementwise.ts";
 import { f32, wrap } from "./storage.ts";
 import { forEachStrided } from "./strided.ts";
 
@@ -50,4 +51,48 @@ export function axpby(a: number, x: HostStorage, b: number, y: HostStorage): Hos
   const fb = fround(b);
   for (let i = 0; i < xs.length; i++) out[i] = fa * xs[i] + fb * ys[i];
   return wrap(out);
+}
+
+/**
+ * A fused chain (gpu/fused-elementwise.ts), step by step over whole arrays, each step rounded
+ * to f32 as the unfused chain's storages round it.
+ */
+export function fused(program: FusedProgram, inputs: readonly HostStorage[]): HostStorage {
+  checkFusedInputs(program, inputs);
+  const n = inputs[0].length;
+  const values: Float32Array[] = [];
+  for (const s of program.steps) {
+    const out = new Float32Array(n);
+    if ("input" in s) {
+      out.set(f32(inputs[s.input]));
+    } else if ("constant" in s) {
+      out.fill(s.constant);
+    } else if ("unary" in s) {
+      const fn: (x: number, p: number) => number = UNARY_OPS[s.unary].cpu;
+      const x = values[s.of];
+      const p = fround(s.p);
+      for (let i = 0; i < n; i++) out[i] = fn(x[i], p);
+    } else {
+      const fn: (a: number, b: number) => number = BINARY_OPS[s.binary].cpu;
+      const a = values[s.a];
+      const b = values[s.b];
+      for (let i = 0; i < n; i++) out[i] = fn(a[i], b[i]);
+    }
+    values.push(out);
+  }
+  return wrap(values[values.length - 1]);
+}
+
+/** A program's inputs: as many as it reads, f32, of one length. */
+export function checkFusedInputs(program: FusedProgram, inputs: readonly Storage[]): void {
+  checkProgram(program);
+  if (inputs.length !== program.inputs) {
+    throw new Error(`fused: the program reads ${program.inputs} inputs, got ${inputs.length}`);
+  }
+  inputs.forEach((s, k) => {
+    if (s.dtype !== "f32") throw new Error(`fused: input ${k} is ${s.dtype}, not f32`);
+    if (s.length !== inputs[0].length) {
+      throw new Error(`fused: input ${k} holds ${s.length} values, input 0 ${inputs[0].length}`);
+    }
+  });
 }

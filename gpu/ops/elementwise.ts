@@ -10,6 +10,8 @@ import { UNARY_OPS } from "../elementwise-ops.ts";
 import * as cpu from "../cpu/elementwise.ts";
 import { f32, wrap } from "../cpu/storage.ts";
 import * as gpu from "../webgpu/elementwise.ts";
+import { fused as fusedWebGpu } from "../webgpu/fused.ts";
+import type { FusedProgram } from "../fused-elementwise.ts";
 import { GpuRuntime, type GpuStorage } from "../webgpu/runtime.ts";
 import * as wasm from "../wasm/ops/elementwise.ts";
 
@@ -84,5 +86,14 @@ export const elementwiseOps = {
   sigmoidGate: kernel<(x: Storage, gate: Storage, plane: number) => Storage>({
     reference: sigmoidGateReference,
     webgpu: sigmoidGateWebGpu,
+  }),
+  /**
+   * A chain of unary and binary rows over inputs of one length (gpu/fused-elementwise.ts): one
+   * WebGPU pass where the chain would take one per step, the chain's numbers on the others.
+   */
+  fused: kernel<(program: FusedProgram, inputs: readonly Storage[]) => Storage>({
+    reference: cpu.fused,
+    webgpu: fusedWebGpu,
+    wasm: wasm.fused,
   }),
 } satisfies KernelTable;

@@ -75,6 +75,18 @@ struct Params {
   Y[i] = {{EXPR}};
 }
 
+//! kernel fused
+// A chain of the rows above in one pass (gpu/webgpu/fused.ts writes FIELDS, FUNCTIONS, BINDINGS and
+// BODY): one `let` per step, each rounded to f32 as the unfused chain's storages are.
+struct Params { n: u32{{FIELDS}} }
+@group(0) @binding(0) var<uniform> P: Params;
+{{BINDINGS}}
+{{FUNCTIONS}}
+
+//! main over P.n
+  {{BODY}}
+}
+
 //! kernel sigmoidGate
 // y = x * sigmoid(gate) with one gate per plane of `plane` elements (squeeze-excitation).
 struct Params { n: u32, plane: u32 }

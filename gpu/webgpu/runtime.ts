@@ -81,6 +81,11 @@ export class GpuRuntime {
   /** Submits and writes in program order around host steps (ordered-queue.ts). */
   #queue = new OrderedQueue((err) => this.#errors.push((err as Error).message ?? String(err)));
   dispatchCount = 0;
+
+  /** Compiled pipelines, one per kernel specialisation: a count that grows per call is a leak. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
   /**
    * Whether f16 GEMMs hold their staged tiles in f16 workgroup memory: set only by
    * gpu/webgpu/half-tiles.ts once the adapter's shader-f16 passed its self-test.

@@ -4,6 +4,7 @@
  */
 
 import type { BinaryOp, UnaryOp } from "../../gpu/backend.ts";
+import { buildProgram, type FusedProgram, type FusedValue } from "../../gpu/fused-elementwise.ts";
 import { record } from "../autograd.ts";
 import { full, Tensor } from "../tensor.ts";
 import { broadcastAxes, broadcastShapes, broadcastView } from "./broadcast.ts";
@@ -21,26 +22,27 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
   neg: (_x, _y, g) => neg(g),
   exp: (_x, y, g) => mul(g, y),
   log: (x, _y, g) => div(g, x),
-  sqrt: (_x, y, g) => div(scale(g, 0.5), y),
-  rsqrt: (_x, y, g) => mul(g, scale(mul(y, mul(y, y)), -0.5)),
-  abs: (x, _y, g) => mul(g, unaryRaw("sign", x)),
+  sqrt: (_x, y, g) => fused([g, y], (g, y) => g.mul(0.5).div(y)),
+  rsqrt: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y.mul(y)).mul(-0.5))),
+  abs: (x, _y, g) => fused([g, x], (g, x) => g.mul(x.unary("sign"))),
   sign: () => null,
   relu: (x, _y, g) => binary("reluGrad", g, x),
   step: () => null,
-  sigmoid: (_x, y, g) => mul(g, mul(y, addScalar(neg(y), 1))),
-  tanh: (_x, y, g) => mul(g, addScalar(neg(mul(y, y)), 1)),
-  silu: (x, _y, g) => {
-    const s = unaryRaw("sigmoid", x);
-    return mul(g, mul(s, addScalar(mul(x, addScalar(neg(s), 1)), 1)));
-  },
-  square: (x, _y, g) => mul(g, scale(x, 2)),
-  reciprocal: (_x, y, g) => neg(mul(g, mul(y, y))),
+  sigmoid: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y.neg().add(1)))),
+  tanh: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y).neg().add(1))),
+  silu: (x, _y, g) =>
+    fused([g, x], (g, x) => {
+      const s = x.unary("sigmoid");
+      return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+    }),
+  square: (x, _y, g) => fused([g, x], (g, x) => g.mul(x.mul(2))),
+  reciprocal: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y)).neg()),
   scale: (_x, _y, g, p) => scale(g, p),
   addScalar: (_x, _y, g) => g,
-  powScalar: (x, _y, g, p) => mul(g, scale(unaryRaw("powScalar", x, p - 1), p)),
+  powScalar: (x, _y, g, p) => fused([g, x], (g, x) => g.mul(x.unary("powScalar", p - 1).mul(p))),
   reverseGrad: (_x, _y, g, p) => scale(g, -p),
-  clampMin: (x, _y, g, p) => mul(g, binaryRaw("ge", x, full([], p, { backend: x.backend }))),
-  clampMax: (x, _y, g, p) => mul(g, binaryRaw("ge", full([], p, { backend: x.backend }), x)),
+  clampMin: (x, _y, g, p) => fused([g, x], (g, x) => g.mul(x.binary("ge", p))),
+  clampMax: (x, _y, g, p) => fused([g, x], (g, x) => g.mul(x.constant(p).binary("ge", x))),
 };
 
 export function unary(op: UnaryOp, x: Tensor, p = 0): Tensor {
@@ -66,6 +68,70 @@ export const addScalar = (x: Tensor, value: number) => unary("addScalar", x, val
 export const powScalar = (x: Tensor, exponent: number) => unary("powScalar", x, exponent);
 export const clampMin = (x: Tensor, bound: number) => unary("clampMin", x, bound);
 export const clampMax = (x: Tensor, bound: number) => unary("clampMax", x, bound);
+
+/**
+ * An element-wise chain as one op (gpu/fused-elementwise.ts): `build` combines the inputs, all of
+ * one shape, with the rows' arithmetic, and WebGPU runs the chain in one pass instead of one per
+ * step, with the chain's numbers. The backward rules above use it for their own chains. Its
+ * gradient comes from the ops it is built of: the chain is replayed with the recorded ops and
+ * each step's rule applied in reverse.
+ */
+export function fused(
+  inputs: readonly Tensor[],
+  build: (...values: FusedValue[]) => FusedValue,
+): Tensor {
+  const program = buildProgram(inputs.length, build);
+  const first = inputs[0];
+  for (const [k, t] of inputs.entries()) {
+    if (t.backend !== first.backend) throw new Error(`fused: input ${k} lives on another backend`);
+    if (t.dtype !== "f32") throw new Error(`fused: input ${k} is ${t.dtype}, not f32`);
+    if (t.shape.join() !== first.shape.join()) {
+      throw new Error(`fused: input ${k} has shape [${t.shape}], input 0 [${first.shape}]`);
+    }
+  }
+  const storage = first.backend.fused(program, inputs.map((t) => t.storage));
+  const y = Tensor.fromStorage(first.backend, storage, first.shape);
+  return record(y, [...inputs], "fused", (g) => fusedBackward(program, inputs, g));
+}
+
+function fusedBackward(
+  program: FusedProgram,
+  inputs: readonly Tensor[],
+  g: Tensor,
+): (Tensor | null)[] {
+  const { steps } = program;
+  const values: Tensor[] = [];
+  for (const s of steps) {
+    if ("input" in s) values.push(inputs[s.input]);
+    else if ("constant" in s) values.push(full([], s.constant, { backend: g.backend }));
+    else if ("unary" in s) values.push(unary(s.unary, values[s.of], s.p));
+    else values.push(binary(s.binary, values[s.a], values[s.b]));
+  }
+  const adjoint: (Tensor | null)[] = steps.map(() => null);
+  const inputGrads: (Tensor | null)[] = inputs.map(() => null);
+  const pass = (k: number, grad: Tensor | null) => {
+    if (!grad || "constant" in steps[k]) return;
+    const old = adjoint[k];
+    adjoint[k] = old ? add(old, grad) : grad;
+  };
+  adjoint[steps.length - 1] = g;
+  for (let j = steps.length - 1; j >= 0; j--) {
+    const s = steps[j];
+    const grad = adjoint[j];
+    if (!grad) continue;
+    if ("input" in s) {
+      const old = inputGrads[s.input];
+      inputGrads[s.input] = old ? add(old, grad) : grad;
+    } else if ("unary" in s) {
+      pass(s.of, UNARY_RULES[s.unary](values[s.of], values[j], grad, s.p));
+    } else if ("binary" in s) {
+      const [ga, gb] = BINARY_RULES[s.binary](values[s.a], values[s.b], values[j], grad);
+      pass(s.a, ga);
+      pass(s.b, gb);
+    }
+  }
+  return inputGrads.map((grad, k) => (inputs[k].requiresGrad ? grad : null));
+}
 
 /**
  * Gradient reversal (Ganin & Lempitsky): identity forward, `-scale * grad` backward. The study
@@ -179,13 +245,15 @@ export function sigmoidGate(x: Tensor, gate: Tensor): Tensor {
   const storage = x.backend.sigmoidGate(x.storage, gate.storage, plane);
   const y = Tensor.fromStorage(x.backend, storage, x.shape);
   return record(y, [x, gate], "sigmoidGate", (g) => {
-    const s = sigmoid(gate);
     const planes = [...Array(x.rank - lead).keys()].map((i) => i + lead);
+    const gateGrad = () =>
+      fused([reshape(sum(mul(g, x), planes), gate.shape), gate], (t, z) => {
+        const s = z.unary("sigmoid");
+        return t.mul(s.mul(s.neg().add(1)));
+      });
     return [
       x.requiresGrad ? sigmoidGate(g, gate) : null,
-      gate.requiresGrad
-        ? mul(reshape(sum(mul(g, x), planes), gate.shape), mul(s, addScalar(neg(s), 1)))
-        : null,
+      gate.requiresGrad ? gateGrad() : null,
     ];
   });
 }

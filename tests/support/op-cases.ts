@@ -168,6 +168,18 @@ export const OP_CASES: Record<OpName, OpCase> = {
     inputs: [{ shape: [2, 3, 4, 5] }, { shape: [2, 3, 1, 1] }],
     grad: {},
   },
+  // Forward fused; the gradient replays the chain with the recorded ops (a used three times, a
+  // constant on the left of a binary row).
+  fused: {
+    fn: (a, b) =>
+      ew.fused([a, b], (a, b) =>
+        a.mul(b.unary("sigmoid"))
+          .add(a.unary("tanh").mul(b))
+          .sub(b.mul(0.5))
+          .add(a.constant(0.25).binary("mul", a.unary("silu")))),
+    inputs: [{ shape: [3, 5] }, { shape: [3, 5] }],
+    grad: {},
+  },
   gather: { fn: (x) => permute(x, [2, 0, 1]), inputs: [{ shape: [2, 3, 4] }], grad: {} },
   copyInto: {
     fn: (a, b) => ew.mul(concat([a, b], 1), ew.square(concat([b, a], 1))),

@@ -4,6 +4,8 @@ import type { BinaryOp, DType, StridedView, UnaryOp } from "../../types.ts";
 import { sizeOf } from "../../types.ts";
 import { BINARY_OPS, UNARY_OPS, wasmCode } from "../../elementwise-ops.ts";
 import * as reference from "../../cpu/elementwise.ts";
+import { checkFusedInputs } from "../../cpu/elementwise.ts";
+import type { FusedProgram } from "../../fused-elementwise.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
@@ -117,4 +119,46 @@ export function fill(rt: WasmRuntime, length: number, value: number, dtype: DTyp
   p[S.EW_PARAM] = bits.getInt32(0, true);
   runDense(rt, S.D_FILL, length);
   return out;
+}
+
+/**
+ * A fused chain (gpu/fused-elementwise.ts) as the chain of its WASM kernels, each step's storage
+ * freed after its last reader: the same passes and numbers as the unfused ops, since a WASM
+ * kernel pass over memory is cheap next to a GPU dispatch.
+ */
+export function fused(
+  rt: WasmRuntime,
+  program: FusedProgram,
+  inputs: readonly WasmStorage[],
+): WasmStorage {
+  checkFusedInputs(program, inputs);
+  const n = inputs[0].length;
+  const steps = program.steps;
+  const last = steps.length - 1;
+  const lastRead = steps.map((_, j) => j);
+  steps.forEach((s, j) => {
+    if ("unary" in s) lastRead[s.of] = j;
+    if ("binary" in s) lastRead[s.a] = lastRead[s.b] = j;
+  });
+  const view: StridedView = { shape: [n], strides: [1], offset: 0 };
+  const values: WasmStorage[] = [];
+  const owned = new Set<number>();
+  steps.forEach((s, j) => {
+    if ("input" in s) {
+      values.push(inputs[s.input]);
+      return;
+    }
+    if ("constant" in s) values.push(fill(rt, n, s.constant, "f32"));
+    else if ("unary" in s) values.push(unary(rt, s.unary, values[s.of], s.p));
+    else values.push(binary(rt, s.binary, values[s.a], view, values[s.b], view));
+    owned.add(j);
+    for (const k of owned) {
+      if (k !== last && lastRead[k] <= j) {
+        rt.free(values[k]);
+        owned.delete(k);
+      }
+    }
+  });
+  // The result is a storage of its own, never one of the inputs.
+  return owned.has(last) ? values[last] : unary(rt, "scale", values[last], 1);
 }
