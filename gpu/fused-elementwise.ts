@@ -139,3 +139,16 @@ export function stepScalar(step: FusedStep): number | null {
   if ("unary" in step) return step.p;
   return null;
 }
+
+/**
+ * SiLU's gradient, g * s * (1 + x * (1 - s)) with s = sigmoid(x): one builder for the autodiff
+ * rule and the batch-norm + SiLU kernels' twins, so every backend sums in the same order as
+ * gpu/shaders/prelude.wgsl's siluGrad.
+ */
+export function siluGrad(g: FusedValue, x: FusedValue): FusedValue {
+  const s = x.unary("sigmoid");
+  return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+}
+
+/** siluGrad as a program of (g, x). */
+export const SILU_GRAD: FusedProgram = buildProgram(2, siluGrad);

@@ -5,6 +5,9 @@
 
 import type { BatchNormShape, HostStorage } from "../types.ts";
 import { checkRunning, runningWeights } from "../batchnorm-running.ts";
+import { SILU_GRAD } from "../fused-elementwise.ts";
+import { UNARY_OPS } from "../elementwise-ops.ts";
+import { fused } from "./elementwise.ts";
 import { f32, i32, wrap } from "./storage.ts";
 
 function checkLengths(
@@ -199,4 +202,41 @@ export function batchNormReLUBackward(
   // ReLU's backward rule (gpu/elementwise-ops.ts reluGrad): a NaN output passes the gradient
   const masked = gs.map((g, i) => (ys[i] <= 0 ? 0 : g));
   return batchNormBackward(x, wrap(masked), mean, variance, gamma, eps, s, batchStats);
+}
+
+/** silu(batchNormApply(x)): EfficientNet's conv-bn-act, the normalised tensor not kept. */
+export function batchNormApplySiLU(
+  x: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
+  beta: HostStorage,
+  eps: number,
+  s: BatchNormShape,
+): HostStorage {
+  const z = f32(batchNormApply(x, mean, variance, gamma, beta, eps, s));
+  return wrap(z.map((v) => UNARY_OPS.silu.cpu(v)));
+}
+
+/**
+ * batchNormBackward of silu(batch norm): the normalised tensor z is recomputed from x and the
+ * statistics, and gy taken through SiLU's gradient at z (SILU_GRAD) before batch norm's rule.
+ */
+export function batchNormSiLUBackward(
+  x: HostStorage,
+  gy: HostStorage,
+  mean: HostStorage,
+  variance: HostStorage,
+  gamma: HostStorage,
+  beta: HostStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: HostStorage; gGamma: HostStorage; gBeta: HostStorage } {
+  if (gy.length !== x.length) {
+    throw new Error(`batchNormSiLUBackward: gradient of ${gy.length} for ${x.length} elements`);
+  }
+  const z = batchNormApply(x, mean, variance, gamma, beta, eps, s);
+  const gz = fused(SILU_GRAD, [gy, z]);
+  return batchNormBackward(x, gz, mean, variance, gamma, eps, s, batchStats);
 }

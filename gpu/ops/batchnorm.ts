@@ -97,4 +97,43 @@ export const batchNormOps = {
     webgpu: gpu.batchNormReLUBackward,
     wasm: wasm.batchNormReLUBackward,
   }),
+  /**
+   * silu(batchNormApply(x)): EfficientNet's conv-bn-act in one WebGPU pass, the normalised
+   * tensor not stored; the WASM backend chains its two kernels.
+   */
+  batchNormApplySiLU: kernel<
+    (
+      x: Storage,
+      mean: Storage,
+      variance: Storage,
+      gamma: Storage,
+      beta: Storage,
+      eps: number,
+      s: BatchNormShape,
+    ) => Storage
+  >({
+    reference: cpu.batchNormApplySiLU,
+    webgpu: gpu.batchNormApplySiLU,
+    wasm: wasm.batchNormApplySiLU,
+  }),
+  /** batchNormBackward of silu(batch norm): the normalised value is recomputed from x (and
+   * beta) and gy taken through SiLU's gradient there as it is read (WebGPU). */
+  batchNormSiLUBackward: kernel<
+    (
+      x: Storage,
+      gy: Storage,
+      mean: Storage,
+      variance: Storage,
+      gamma: Storage,
+      beta: Storage,
+      eps: number,
+      s: BatchNormShape,
+      batchStats: boolean,
+    ) => { gx: Storage; gGamma: Storage; gBeta: Storage }
+  >({
+    reference: cpu.batchNormSiLUBackward,
+    webgpu: (rt, x, gy, mean, variance, gamma, beta, eps, s, batchStats) =>
+      gpu.batchNormSiLUBackward(rt, x, gy, mean, variance, gamma, beta, eps, s, batchStats),
+    wasm: wasm.batchNormSiLUBackward,
+  }),
 } satisfies KernelTable;

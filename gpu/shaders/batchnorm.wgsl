@@ -1,5 +1,5 @@
 //! common
-//! include float-bits
+//! include float-bits sigmoid
 // Batch norm over an input viewed as [n, c, spatial]. The per-channel reductions run one
 // workgroup per channel with a shared-memory tree; the element-wise parts one thread each.
 // keep, meanWeight and varWeight move the running statistics (statsRunning only; the other
@@ -135,9 +135,26 @@ fn treeSum(lid: u32) {
   Y[i] = reluKeepNaN(v + RESIDUAL[i]);
 }
 
+//! kernel applySiLU
+// apply, then SiLU, in one pass (EfficientNet's conv-bn-act; the backward recomputes v).
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
+@group(0) @binding(3) var<storage, read> VAR: array<f32>;
+@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+
+//! main over P.total
+  let ch = (i / P.spatial) % P.c;
+  let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
+  Y[i] = v * sigmoidf(v);
+}
+
 //! template gradParams
 // Per channel: gBeta = sum(g), gGamma = sum(g * xhat), where g = gradAt(i) is the gradient at
-// the normalised output: the incoming one, or (the ReLU kernels) it masked by a following ReLU.
+// the normalised output: the incoming one, or the ReLU kernels' masked by a following ReLU, or
+// the SiLU kernels' taken through SiLU's gradient at the output recomputed from x.
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> GY: array<f32>;
@@ -228,3 +245,23 @@ return select(0.0, GY[i], Y[i] > 0.0 || isNanF(Y[i]));
 @group(0) @binding(9) var<storage, read_write> GX: array<f32>;
 //! block GRAD
 return select(0.0, GY[i], Y[i] > 0.0 || isNanF(Y[i]));
+
+//! kernel gradParamsSiLU uses gradParams
+//! block DECLS
+@group(0) @binding(5) var<storage, read> GAMMA: array<f32>;
+@group(0) @binding(6) var<storage, read> BETA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> GGAMMA: array<f32>;
+@group(0) @binding(8) var<storage, read_write> GBETA: array<f32>;
+//! block GRAD
+let ch = (i / P.spatial) % P.c;
+let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
+return siluGrad(GY[i], v);
+
+//! kernel gradInputSiLU uses gradInput
+//! block DECLS
+@group(0) @binding(8) var<storage, read> BETA: array<f32>;
+@group(0) @binding(9) var<storage, read_write> GX: array<f32>;
+//! block GRAD
+let ch = (i / P.spatial) % P.c;
+let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
+return siluGrad(GY[i], v);

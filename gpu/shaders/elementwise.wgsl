@@ -1,17 +1,9 @@
 //! common
-//! include float-bits
+//! include float-bits sigmoid
 // Element-wise ops. Views are described by up to 8 dims packed in vec4 pairs; strides are
 // signed so a view can broadcast (0) or flip (negative).
 const MAX_RANK: u32 = 8u;
 
-
-fn sigmoidf(x: f32) -> f32 {
-  if (x >= 0.0) {
-    return 1.0 / (1.0 + exp(-x));
-  }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
 
 fn tanhf(x: f32) -> f32 {
   let c = clamp(x, -15.0, 15.0);

@@ -46,6 +46,22 @@ fn minNan(a: f32, b: f32) -> f32 {
   return select(min(a, b), nanF32(), isNanF(a) || isNanF(b));
 }
 
+//! snippet sigmoid
+// The logistic function without overflow on either side (exp of a non-positive number only).
+fn sigmoidf(x: f32) -> f32 {
+  if (x >= 0.0) {
+    return 1.0 / (1.0 + exp(-x));
+  }
+  let e = exp(x);
+  return e / (1.0 + e);
+}
+
+// SiLU's gradient times g, in the order of nn/ops/elementwise.ts's rule.
+fn siluGrad(g: f32, x: f32) -> f32 {
+  let s = sigmoidf(x);
+  return g * (s * (x * (1.0 - s) + 1.0));
+}
+
 //! snippet row-exp
 // A row's maximum m and sum s of exp(x - m) over X[base .. base + cols): the two passes of a
 // stable softmax or log-sum-exp (m + log(s)). Reads the including kernel's X; needs float-bits.

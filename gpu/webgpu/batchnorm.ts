@@ -6,6 +6,8 @@
 
 import type { BatchNormShape } from "../types.ts";
 import { checkRunning, runningWeights } from "../batchnorm-running.ts";
+import { SILU_GRAD } from "../fused-elementwise.ts";
+import { fused } from "./fused.ts";
 import { GpuRuntime, type GpuStorage, type ParamValue } from "./runtime.ts";
 
 const REDUCE_WG = [256, 1, 1] as const;
@@ -121,6 +123,68 @@ export function batchNormApplyReLU(
   return y;
 }
 
+/** silu(batchNormApply(x)) in one pass: the normalised tensor is never stored. */
+export function batchNormApplySiLU(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  mean: GpuStorage,
+  variance: GpuStorage,
+  gamma: GpuStorage,
+  beta: GpuStorage,
+  eps: number,
+  s: BatchNormShape,
+): GpuStorage {
+  checkShape("batchNormApplySiLU", x, s);
+  const y = rt.alloc(x.length, "f32");
+  rt.run({
+    family: "batchnorm",
+    entry: "applySiLU",
+    workgroupSize: ELEMENT_WG,
+    dispatch: elements(s),
+    params: params(s, eps, false),
+    inputs: [x, mean, variance, gamma, beta],
+    outputs: [y],
+  });
+  return y;
+}
+
+/** Storage bindings the fused SiLU input-gradient kernel takes (x, gy, 6 per-channel, gx). */
+export const SILU_BACKWARD_BINDINGS = 9;
+
+/**
+ * batchNormBackward of silu(batch norm): each kernel recomputes the normalised value from x and
+ * takes gy through SiLU's gradient there as it reads it. A device with fewer than
+ * SILU_BACKWARD_BINDINGS storage bindings per stage (WebGPU's default is 8) writes that gradient
+ * out first instead (`composed`), as the WASM backend does.
+ */
+export function batchNormSiLUBackward(
+  rt: GpuRuntime,
+  x: GpuStorage,
+  gy: GpuStorage,
+  mean: GpuStorage,
+  variance: GpuStorage,
+  gamma: GpuStorage,
+  beta: GpuStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+  composed = Number(rt.device.limits.maxStorageBuffersPerShaderStage) < SILU_BACKWARD_BINDINGS,
+): { gx: GpuStorage; gGamma: GpuStorage; gBeta: GpuStorage } {
+  checkShape("batchNormSiLUBackward", x, s);
+  if (gy.length !== x.length) {
+    throw new Error(`batchNormSiLUBackward: gradient of ${gy.length} for ${x.length} elements`);
+  }
+  if (!composed) {
+    return backward(rt, x, gy, { silu: beta }, mean, variance, gamma, eps, s, batchStats);
+  }
+  const z = batchNormApply(rt, x, mean, variance, gamma, beta, eps, s);
+  const gz = fused(rt, SILU_GRAD, [gy, z]);
+  rt.release(z);
+  const grads = backward(rt, x, gz, null, mean, variance, gamma, eps, s, batchStats);
+  rt.release(gz);
+  return grads;
+}
+
 export function batchNormBackward(
   rt: GpuRuntime,
   x: GpuStorage,
@@ -155,15 +219,18 @@ export function batchNormReLUBackward(
       `batchNormReLUBackward: output ${y.length} and gradient ${gy.length} for ${x.length} elements`,
     );
   }
-  return backward(rt, x, gy, y, mean, variance, gamma, eps, s, batchStats);
+  return backward(rt, x, gy, { relu: y }, mean, variance, gamma, eps, s, batchStats);
 }
+
+/** The activation a backward reads its gradient through: ReLU's output, or SiLU's beta. */
+type Activation = { relu: GpuStorage } | { silu: GpuStorage } | null;
 
 /** The two passes of the backward: per-channel sums, then the input gradient. */
 function backward(
   rt: GpuRuntime,
   x: GpuStorage,
   gy: GpuStorage,
-  reluOutput: GpuStorage | null,
+  activation: Activation,
   mean: GpuStorage,
   variance: GpuStorage,
   gamma: GpuStorage,
@@ -175,14 +242,18 @@ function backward(
   const gBeta = rt.alloc(s.c, "f32");
   const gx = rt.alloc(x.length, "f32");
   const p = params(s, eps, batchStats);
-  const [suffix, mask] = reluOutput ? ["ReLU", [reluOutput]] : ["", []];
+  const [suffix, paramsExtra, inputExtra] = !activation
+    ? ["", [], []]
+    : "relu" in activation
+    ? ["ReLU", [activation.relu], [activation.relu]]
+    : ["SiLU", [gamma, activation.silu], [activation.silu]];
   rt.run({
     family: "batchnorm",
     entry: `gradParams${suffix}`,
     workgroupSize: REDUCE_WG,
     dispatch: GpuRuntime.grid(s.c),
     params: p,
-    inputs: [x, gy, mean, variance, ...mask],
+    inputs: [x, gy, mean, variance, ...paramsExtra],
     outputs: [gGamma, gBeta],
   });
   rt.run({
@@ -191,7 +262,7 @@ function backward(
     workgroupSize: ELEMENT_WG,
     dispatch: elements(s),
     params: p,
-    inputs: [x, gy, mean, variance, gamma, gGamma, gBeta, ...mask],
+    inputs: [x, gy, mean, variance, gamma, gGamma, gBeta, ...inputExtra],
     outputs: [gx],
   });
   return { gx, gGamma, gBeta };

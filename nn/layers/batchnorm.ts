@@ -7,7 +7,7 @@
 import type { Backend } from "../../gpu/backend.ts";
 import { constant } from "../init.ts";
 import { Layer } from "../module.ts";
-import { batchNorm, batchNormReLU } from "../ops/batchnorm.ts";
+import { batchNorm, batchNormReLU, batchNormSiLU } from "../ops/batchnorm.ts";
 import { Tensor } from "../tensor.ts";
 
 export interface BatchNormLayerOptions {
@@ -46,7 +46,7 @@ abstract class BatchNormBase extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return this.#apply(x, false);
+    return this.#apply(x, "none");
   }
 
   /**
@@ -54,10 +54,15 @@ abstract class BatchNormBase extends Layer {
    * (nn/ops/batchnorm.ts): what the conv-bn-relu trunks call to fit their activations in memory.
    */
   forwardReLU(x: Tensor, residual?: Tensor): Tensor {
-    return this.#apply(x, true, residual);
+    return this.#apply(x, "relu", residual);
   }
 
-  #apply(x: Tensor, fuseReLU: boolean, residual?: Tensor): Tensor {
+  /** silu(this(x)) without keeping the normalised tensor: EfficientNet's conv-bn-act. */
+  forwardSiLU(x: Tensor): Tensor {
+    return this.#apply(x, "silu");
+  }
+
+  #apply(x: Tensor, activation: "none" | "relu" | "silu", residual?: Tensor): Tensor {
     if (!this.ranks.includes(x.rank) || x.shape[1] !== this.numFeatures) {
       throw new Error(
         `${this.constructor.name}(${this.numFeatures}) given input [${x.shape}]; expected rank ` +
@@ -71,7 +76,8 @@ abstract class BatchNormBase extends Layer {
       numBatchesTracked: this.numBatchesTracked,
     };
     const args = [x, this.weight, this.bias, this.runningMean, this.runningVar, options] as const;
-    return fuseReLU ? batchNormReLU(...args, residual) : batchNorm(...args);
+    if (activation === "relu") return batchNormReLU(...args, residual);
+    return activation === "silu" ? batchNormSiLU(...args) : batchNorm(...args);
   }
 }
 

@@ -142,7 +142,7 @@ export class DepthwiseSeparableConv extends MbBlock {
   }
 
   forward(x: Tensor): Tensor {
-    let h = silu(this.bn1.forward(this.conv_dw.forward(x)));
+    let h = this.bn1.forwardSiLU(this.conv_dw.forward(x));
     h = this.bn2.forward(this.conv_pw.forward(this.se.forward(h)));
     return this.residual(h, x);
   }
@@ -175,8 +175,8 @@ export class InvertedResidual extends MbBlock {
   }
 
   forward(x: Tensor): Tensor {
-    let h = silu(this.bn1.forward(this.conv_pw.forward(x)));
-    h = silu(this.bn2.forward(this.conv_dw.forward(h)));
+    let h = this.bn1.forwardSiLU(this.conv_pw.forward(x));
+    h = this.bn2.forwardSiLU(this.conv_dw.forward(h));
     h = this.bn3.forward(this.conv_pwl.forward(this.se.forward(h)));
     return this.residual(h, x);
   }

@@ -18,7 +18,6 @@ import { Sequential } from "../layers/container.ts";
 import type { Conv2d } from "../layers/conv.ts";
 import { Linear } from "../layers/linear.ts";
 import { Layer } from "../module.ts";
-import { silu } from "../ops/elementwise.ts";
 import { globalAvgPool2d } from "../ops/pool.ts";
 import type { Tensor } from "../tensor.ts";
 import {
@@ -161,8 +160,8 @@ export class EfficientNet extends Layer {
 
   /** Stem, blocks, head conv and global average pooling: [N, 3, H, W] to [N, numFeatures]. */
   features(x: Tensor): Tensor {
-    const h = this.blocks.forward(silu(this.bn1.forward(this.conv_stem.forward(x))));
-    return globalAvgPool2d(silu(this.bn2.forward(this.conv_head.forward(h))));
+    const h = this.blocks.forward(this.bn1.forwardSiLU(this.conv_stem.forward(x)));
+    return globalAvgPool2d(this.bn2.forwardSiLU(this.conv_head.forward(h)));
   }
 
   forward(x: Tensor): Tensor {

@@ -87,23 +87,32 @@ function normGrads(
   st: NormStatistics,
   eps: number,
   training: boolean,
-  reluOutput?: Storage,
+  activation?: { reluOutput: Storage } | { siluBeta: Storage },
 ): (Tensor | null)[] {
   const backend = x.backend;
   const [mean, variance] = [st.mean.storage, st.variance.storage];
-  const r = reluOutput
+  const args = [mean, variance, gamma.storage] as const;
+  const r = !activation
+    ? backend.batchNormBackward(x.storage, g, ...args, eps, st.s, training)
+    : "reluOutput" in activation
     ? backend.batchNormReLUBackward(
       x.storage,
-      reluOutput,
+      activation.reluOutput,
       g,
-      mean,
-      variance,
-      gamma.storage,
+      ...args,
       eps,
       st.s,
       training,
     )
-    : backend.batchNormBackward(x.storage, g, mean, variance, gamma.storage, eps, st.s, training);
+    : backend.batchNormSiLUBackward(
+      x.storage,
+      g,
+      ...args,
+      activation.siluBeta,
+      eps,
+      st.s,
+      training,
+    );
   const wrap = (t: Tensor, storage: Storage) => {
     if (t.requiresGrad) return Tensor.fromStorage(backend, storage, t.shape);
     backend.free(storage);
@@ -191,11 +200,45 @@ export function batchNormReLU(
   return record(y, inputs, "batchNormReLU", (g) => {
     if (!residual?.requiresGrad) {
       // ReLU's mask applied inside batch norm's backward: no masked gradient is stored
-      return normGrads(x, gamma, beta, g.storage, st, eps, training, y.storage);
+      return normGrads(x, gamma, beta, g.storage, st, eps, training, { reluOutput: y.storage });
     }
     const view = denseView(x.shape);
     const masked = backend.binary("reluGrad", g.storage, view, y.storage, view);
     const grads = normGrads(x, gamma, beta, masked, st, eps, training);
     return [...grads, Tensor.fromStorage(backend, masked, x.shape)];
   });
+}
+
+/**
+ * silu(batchNorm(x)) as one op that keeps only x for the backward pass: EfficientNet's conv-bn-act.
+ * Composed, it would keep the normalised tensor too (SiLU's backward reads its input). The
+ * backward recomputes it from x and the statistics, then runs SiLU's rule and batch norm's.
+ */
+export function batchNormSiLU(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  { training, momentum = 0.1, eps = 1e-5, numBatchesTracked }: BatchNormOptions,
+): Tensor {
+  const perChannel = { gamma, beta, runningMean, runningVar };
+  const st = statistics(x, perChannel, training, momentum, numBatchesTracked);
+  const backend = x.backend;
+  const out = backend.batchNormApplySiLU(
+    x.storage,
+    st.mean.storage,
+    st.variance.storage,
+    gamma.storage,
+    beta.storage,
+    eps,
+    st.s,
+  );
+  const y = Tensor.fromStorage(backend, out, x.shape);
+  return record(
+    y,
+    [x, gamma, beta],
+    "batchNormSiLU",
+    (g) => normGrads(x, gamma, beta, g.storage, st, eps, training, { siluBeta: beta.storage }),
+  );
 }

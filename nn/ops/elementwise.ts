@@ -4,7 +4,12 @@
  */
 
 import type { BinaryOp, UnaryOp } from "../../gpu/backend.ts";
-import { buildProgram, type FusedProgram, type FusedValue } from "../../gpu/fused-elementwise.ts";
+import {
+  buildProgram,
+  type FusedProgram,
+  type FusedValue,
+  siluGrad,
+} from "../../gpu/fused-elementwise.ts";
 import { record } from "../autograd.ts";
 import { full, Tensor } from "../tensor.ts";
 import { broadcastAxes, broadcastShapes, broadcastView } from "./broadcast.ts";
@@ -30,11 +35,7 @@ const UNARY_RULES: Record<UnaryOp, UnaryRule> = {
   step: () => null,
   sigmoid: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y.neg().add(1)))),
   tanh: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y).neg().add(1))),
-  silu: (x, _y, g) =>
-    fused([g, x], (g, x) => {
-      const s = x.unary("sigmoid");
-      return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
-    }),
+  silu: (x, _y, g) => fused([g, x], siluGrad),
   square: (x, _y, g) => fused([g, x], (g, x) => g.mul(x.mul(2))),
   reciprocal: (_x, y, g) => fused([g, y], (g, y) => g.mul(y.mul(y)).neg()),
   scale: (_x, _y, g, p) => scale(g, p),

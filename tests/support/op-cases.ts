@@ -7,7 +7,7 @@
  */
 
 import type { OpName, Storage } from "../../gpu/backend.ts";
-import { batchNorm, batchNormReLU } from "../../nn/ops/batchnorm.ts";
+import { batchNorm, batchNormReLU, batchNormSiLU } from "../../nn/ops/batchnorm.ts";
 import { conv2d } from "../../nn/ops/conv.ts";
 import * as ew from "../../nn/ops/elementwise.ts";
 import { concat, permute } from "../../nn/ops/layout.ts";
@@ -84,6 +84,15 @@ const batchNormReLUPlain: OpCase = {
   fn: (x, gamma, beta, mean, variance) =>
     batchNormReLU(x, gamma, beta, mean, variance, { training: true }),
   inputs: batchNormReLUCase.inputs.slice(0, 5),
+};
+
+/** silu(batch norm) as one op (EfficientNet's conv-bn-act); SiLU is smooth, so any inputs do. */
+const batchNormSiLUCase: OpCase = {
+  fn: (x, gamma, beta, mean, variance) =>
+    batchNormSiLU(x, gamma, beta, mean, variance, { training: true }),
+  inputs: batchNormReLUCase.inputs.slice(0, 5),
+  grad: { eps: 1e-3, atol: 3e-3 },
+  compare: { rtol: 1e-4, atol: 1e-4 },
 };
 
 const maxPool: OpCase = {
@@ -200,6 +209,8 @@ export const OP_CASES: Record<OpName, OpCase> = {
   batchNormBackward: batchNormTrain,
   batchNormApplyReLU: batchNormReLUCase,
   batchNormReLUBackward: batchNormReLUPlain,
+  batchNormApplySiLU: batchNormSiLUCase,
+  batchNormSiLUBackward: batchNormSiLUCase,
   maxPool2d: maxPool,
   maxPool2dBackward: maxPool,
   avgPool2d: avgPool,

@@ -4,7 +4,8 @@ import type { BatchNormShape } from "../../types.ts";
 import type { WasmRuntime } from "../runtime.ts";
 import type { WasmStorage } from "../storage.ts";
 import * as S from "../kernels/slots.ts";
-import { axpby, binary, PARALLEL_MIN_ELEMENTS, unary } from "./elementwise.ts";
+import { SILU_GRAD } from "../../fused-elementwise.ts";
+import { axpby, binary, fused, PARALLEL_MIN_ELEMENTS, unary } from "./elementwise.ts";
 import { withRunningUpdate } from "../../cpu/batchnorm.ts";
 
 function check(op: string, x: WasmStorage, s: BatchNormShape, perChannel: WasmStorage[]): void {
@@ -169,5 +170,46 @@ export function batchNormReLUBackward(
   const masked = binary(rt, "reluGrad", gy, view, y, view);
   const grads = batchNormBackward(rt, x, masked, mean, variance, gamma, eps, s, batchStats);
   rt.free(masked);
+  return grads;
+}
+
+/** silu(batchNormApply(x)): the two kernels in turn, the normalised tensor freed. */
+export function batchNormApplySiLU(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  mean: WasmStorage,
+  variance: WasmStorage,
+  gamma: WasmStorage,
+  beta: WasmStorage,
+  eps: number,
+  s: BatchNormShape,
+): WasmStorage {
+  const z = batchNormApply(rt, x, mean, variance, gamma, beta, eps, s);
+  const out = unary(rt, "silu", z, 0);
+  rt.free(z);
+  return out;
+}
+
+/** batchNormBackward of silu(batch norm): z recomputed, gy through SiLU's gradient, then BN's. */
+export function batchNormSiLUBackward(
+  rt: WasmRuntime,
+  x: WasmStorage,
+  gy: WasmStorage,
+  mean: WasmStorage,
+  variance: WasmStorage,
+  gamma: WasmStorage,
+  beta: WasmStorage,
+  eps: number,
+  s: BatchNormShape,
+  batchStats: boolean,
+): { gx: WasmStorage; gGamma: WasmStorage; gBeta: WasmStorage } {
+  if (gy.length !== x.length) {
+    throw new Error(`batchNormSiLUBackward: gradient of ${gy.length} for ${x.length} elements`);
+  }
+  const z = batchNormApply(rt, x, mean, variance, gamma, beta, eps, s);
+  const gz = fused(rt, SILU_GRAD, [gy, z]);
+  rt.free(z);
+  const grads = batchNormBackward(rt, x, gz, mean, variance, gamma, eps, s, batchStats);
+  rt.free(gz);
   return grads;
 }
