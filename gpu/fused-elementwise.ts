@@ -7,7 +7,7 @@
  * `buildProgram`, whose `FusedValue`s read like tensor arithmetic.
  */
 
-import type { BinaryOp, UnaryOp } from "./types.ts";
+import type { BinaryOp, Storage, UnaryOp } from "./types.ts";
 import { BINARY_OPS, UNARY_OPS } from "./elementwise-ops.ts";
 
 /** One step of a program; `of`, `a` and `b` index earlier steps. */
@@ -119,6 +119,20 @@ export function checkProgram(program: FusedProgram): void {
       if (!earlier(j, s.a) || !earlier(j, s.b)) throw bad("reads no earlier step");
     } else {
       throw bad("is neither input, constant, unary nor binary");
+    }
+  });
+}
+
+/** A program's inputs: as many as it reads, f32, of one length. */
+export function checkFusedInputs(program: FusedProgram, inputs: readonly Storage[]): void {
+  checkProgram(program);
+  if (inputs.length !== program.inputs) {
+    throw new Error(`fused: the program reads ${program.inputs} inputs, got ${inputs.length}`);
+  }
+  inputs.forEach((s, k) => {
+    if (s.dtype !== "f32") throw new Error(`fused: input ${k} is ${s.dtype}, not f32`);
+    if (s.length !== inputs[0].length) {
+      throw new Error(`fused: input ${k} holds ${s.length} values, input 0 ${inputs[0].length}`);
     }
   });
 }

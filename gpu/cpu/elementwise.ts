@@ -1,9 +1,9 @@
 /** Reference implementations of the element-wise family; the rules are gpu/elementwise-ops.ts. */
 
-import type { BinaryOp, DType, HostStorage, Storage, StridedView, UnaryOp } from "../types.ts";
+import type { BinaryOp, DType, HostStorage, StridedView, UnaryOp } from "../types.ts";
 import { sizeOf } from "../types.ts";
 import { BINARY_OPS, UNARY_OPS } from "../elementwise-ops.ts";
-import { checkProgram, type FusedProgram } from "../fused-elementwise.ts";
+import { checkFusedInputs, type FusedProgram } from "../fused-elementwise.ts";
 import { f32, wrap } from "./storage.ts";
 import { forEachStrided } from "./strided.ts";
 
@@ -81,18 +81,4 @@ export function fused(program: FusedProgram, inputs: readonly HostStorage[]): Ho
     values.push(out);
   }
   return wrap(values[values.length - 1]);
-}
-
-/** A program's inputs: as many as it reads, f32, of one length. */
-export function checkFusedInputs(program: FusedProgram, inputs: readonly Storage[]): void {
-  checkProgram(program);
-  if (inputs.length !== program.inputs) {
-    throw new Error(`fused: the program reads ${program.inputs} inputs, got ${inputs.length}`);
-  }
-  inputs.forEach((s, k) => {
-    if (s.dtype !== "f32") throw new Error(`fused: input ${k} is ${s.dtype}, not f32`);
-    if (s.length !== inputs[0].length) {
-      throw new Error(`fused: input ${k} holds ${s.length} values, input 0 ${inputs[0].length}`);
-    }
-  });
 }

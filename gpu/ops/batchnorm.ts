@@ -6,6 +6,17 @@ import * as cpu from "../cpu/batchnorm.ts";
 import * as gpu from "../webgpu/batchnorm.ts";
 import * as wasm from "../wasm/ops/batchnorm.ts";
 
+/** The normalisation of batchNormApply and of the ops that apply an activation after it. */
+type ApplySignature = (
+  x: Storage,
+  mean: Storage,
+  variance: Storage,
+  gamma: Storage,
+  beta: Storage,
+  eps: number,
+  s: BatchNormShape,
+) => Storage;
+
 export const batchNormOps = {
   /**
    * The per-channel mean and biased variance over n and spatial of a training batch; moves the
@@ -26,17 +37,7 @@ export const batchNormOps = {
     webgpu: gpu.batchNormStatsRunning,
     wasm: wasm.batchNormStatsRunning,
   }),
-  batchNormApply: kernel<
-    (
-      x: Storage,
-      mean: Storage,
-      variance: Storage,
-      gamma: Storage,
-      beta: Storage,
-      eps: number,
-      s: BatchNormShape,
-    ) => Storage
-  >({
+  batchNormApply: kernel<ApplySignature>({
     reference: cpu.batchNormApply,
     webgpu: gpu.batchNormApply,
     wasm: wasm.batchNormApply,
@@ -101,17 +102,7 @@ export const batchNormOps = {
    * silu(batchNormApply(x)): EfficientNet's conv-bn-act in one WebGPU pass, the normalised
    * tensor not stored; the WASM backend chains its two kernels.
    */
-  batchNormApplySiLU: kernel<
-    (
-      x: Storage,
-      mean: Storage,
-      variance: Storage,
-      gamma: Storage,
-      beta: Storage,
-      eps: number,
-      s: BatchNormShape,
-    ) => Storage
-  >({
+  batchNormApplySiLU: kernel<ApplySignature>({
     reference: cpu.batchNormApplySiLU,
     webgpu: gpu.batchNormApplySiLU,
     wasm: wasm.batchNormApplySiLU,
@@ -132,8 +123,7 @@ export const batchNormOps = {
     ) => { gx: Storage; gGamma: Storage; gBeta: Storage }
   >({
     reference: cpu.batchNormSiLUBackward,
-    webgpu: (rt, x, gy, mean, variance, gamma, beta, eps, s, batchStats) =>
-      gpu.batchNormSiLUBackward(rt, x, gy, mean, variance, gamma, beta, eps, s, batchStats),
+    webgpu: gpu.batchNormSiLUBackward,
     wasm: wasm.batchNormSiLUBackward,
   }),
 } satisfies KernelTable;

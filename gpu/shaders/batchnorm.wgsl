@@ -87,69 +87,48 @@ fn treeSum(lid: u32) {
 }
 
 
-//! kernel apply
+//! template apply
+// v = (x - mean) * invStd * gamma + beta per element, then each kernel's OUT of v, in one pass:
+// plain, ReLU (NaN passed on, as PyTorch's relu does), the block's shortcut added before the
+// ReLU, or SiLU (EfficientNet's conv-bn-act; its backward recomputes v).
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> MEAN: array<f32>;
 @group(0) @binding(3) var<storage, read> VAR: array<f32>;
 @group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
 @group(0) @binding(5) var<storage, read> BETA: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
-
-//! main over P.total
-  let ch = (i / P.spatial) % P.c;
-  let invStd = inverseSqrt(VAR[ch] + P.eps);
-  Y[i] = (X[i] - MEAN[ch]) * invStd * GAMMA[ch] + BETA[ch];
-}
-
-//! kernel applyReLU
-// apply, then ReLU (NaN passed on, as PyTorch's relu does), in one pass.
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
-@group(0) @binding(3) var<storage, read> VAR: array<f32>;
-@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
-@group(0) @binding(5) var<storage, read> BETA: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+{{DECLS}}
 
 //! main over P.total
   let ch = (i / P.spatial) % P.c;
   let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
-  Y[i] = reluKeepNaN(v);
+  {{OUT}}
 }
 
-//! kernel applyResidualReLU
-// apply, plus the block's shortcut, then ReLU, in one pass.
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
-@group(0) @binding(3) var<storage, read> VAR: array<f32>;
-@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
-@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+//! kernel apply uses apply
+//! block DECLS
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+//! block OUT
+Y[i] = v;
+
+//! kernel applyReLU uses apply
+//! block DECLS
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;
+//! block OUT
+Y[i] = reluKeepNaN(v);
+
+//! kernel applyResidualReLU uses apply
+//! block DECLS
 @group(0) @binding(6) var<storage, read> RESIDUAL: array<f32>;
 @group(0) @binding(7) var<storage, read_write> Y: array<f32>;
+//! block OUT
+Y[i] = reluKeepNaN(v + RESIDUAL[i]);
 
-//! main over P.total
-  let ch = (i / P.spatial) % P.c;
-  let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
-  Y[i] = reluKeepNaN(v + RESIDUAL[i]);
-}
-
-//! kernel applySiLU
-// apply, then SiLU, in one pass (EfficientNet's conv-bn-act; the backward recomputes v).
-@group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> MEAN: array<f32>;
-@group(0) @binding(3) var<storage, read> VAR: array<f32>;
-@group(0) @binding(4) var<storage, read> GAMMA: array<f32>;
-@group(0) @binding(5) var<storage, read> BETA: array<f32>;
+//! kernel applySiLU uses apply
+//! block DECLS
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;
-
-//! main over P.total
-  let ch = (i / P.spatial) % P.c;
-  let v = (X[i] - MEAN[ch]) * inverseSqrt(VAR[ch] + P.eps) * GAMMA[ch] + BETA[ch];
-  Y[i] = v * sigmoidf(v);
-}
+//! block OUT
+Y[i] = v * sigmoidf(v);
 
 //! template gradParams
 // Per channel: gBeta = sum(g), gGamma = sum(g * xhat), where g = gradAt(i) is the gradient at

@@ -68,6 +68,34 @@ export function batchNormStatsRunning(
   return { mean, variance };
 }
 
+/** One pass of batchnorm.wgsl's apply template: `entry` picks what follows the normalisation. */
+function runApply(
+  rt: GpuRuntime,
+  op: string,
+  entry: string,
+  x: GpuStorage,
+  perChannel: readonly GpuStorage[],
+  eps: number,
+  s: BatchNormShape,
+  residual: GpuStorage | null = null,
+): GpuStorage {
+  checkShape(op, x, s);
+  if (residual && residual.length !== x.length) {
+    throw new Error(`${op}: residual of ${residual.length} for ${x.length} elements`);
+  }
+  const y = rt.alloc(x.length, "f32");
+  rt.run({
+    family: "batchnorm",
+    entry,
+    workgroupSize: ELEMENT_WG,
+    dispatch: elements(s),
+    params: params(s, eps, false),
+    inputs: residual ? [x, ...perChannel, residual] : [x, ...perChannel],
+    outputs: [y],
+  });
+  return y;
+}
+
 export function batchNormApply(
   rt: GpuRuntime,
   x: GpuStorage,
@@ -78,18 +106,7 @@ export function batchNormApply(
   eps: number,
   s: BatchNormShape,
 ): GpuStorage {
-  checkShape("batchNormApply", x, s);
-  const y = rt.alloc(x.length, "f32");
-  rt.run({
-    family: "batchnorm",
-    entry: "apply",
-    workgroupSize: ELEMENT_WG,
-    dispatch: elements(s),
-    params: params(s, eps, false),
-    inputs: [x, mean, variance, gamma, beta],
-    outputs: [y],
-  });
-  return y;
+  return runApply(rt, "batchNormApply", "apply", x, [mean, variance, gamma, beta], eps, s);
 }
 
 /** relu(batchNormApply(x) + residual?) in one pass: the pre-activation is never stored. */
@@ -104,23 +121,9 @@ export function batchNormApplyReLU(
   eps: number,
   s: BatchNormShape,
 ): GpuStorage {
-  checkShape("batchNormApplyReLU", x, s);
-  if (residual && residual.length !== x.length) {
-    throw new Error(`batchNormApplyReLU: residual of ${residual.length} for ${x.length} elements`);
-  }
-  const y = rt.alloc(x.length, "f32");
-  rt.run({
-    family: "batchnorm",
-    entry: residual ? "applyResidualReLU" : "applyReLU",
-    workgroupSize: ELEMENT_WG,
-    dispatch: elements(s),
-    params: params(s, eps, false),
-    inputs: residual
-      ? [x, mean, variance, gamma, beta, residual]
-      : [x, mean, variance, gamma, beta],
-    outputs: [y],
-  });
-  return y;
+  const entry = residual ? "applyResidualReLU" : "applyReLU";
+  const perChannel = [mean, variance, gamma, beta];
+  return runApply(rt, "batchNormApplyReLU", entry, x, perChannel, eps, s, residual);
 }
 
 /** silu(batchNormApply(x)) in one pass: the normalised tensor is never stored. */
@@ -134,18 +137,7 @@ export function batchNormApplySiLU(
   eps: number,
   s: BatchNormShape,
 ): GpuStorage {
-  checkShape("batchNormApplySiLU", x, s);
-  const y = rt.alloc(x.length, "f32");
-  rt.run({
-    family: "batchnorm",
-    entry: "applySiLU",
-    workgroupSize: ELEMENT_WG,
-    dispatch: elements(s),
-    params: params(s, eps, false),
-    inputs: [x, mean, variance, gamma, beta],
-    outputs: [y],
-  });
-  return y;
+  return runApply(rt, "batchNormApplySiLU", "applySiLU", x, [mean, variance, gamma, beta], eps, s);
 }
 
 /** Storage bindings the fused SiLU input-gradient kernel takes (x, gy, 6 per-channel, gx). */

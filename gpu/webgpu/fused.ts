@@ -6,8 +6,12 @@
  */
 
 import { BINARY_OPS, UNARY_OPS } from "../elementwise-ops.ts";
-import { type FusedProgram, programKey, stepScalar } from "../fused-elementwise.ts";
-import { checkFusedInputs } from "../cpu/elementwise.ts";
+import {
+  checkFusedInputs,
+  type FusedProgram,
+  programKey,
+  stepScalar,
+} from "../fused-elementwise.ts";
 import { GpuRuntime, type GpuStorage } from "./runtime.ts";
 
 const WG = [256, 1, 1] as const;

@@ -121,14 +121,16 @@ function normGrads(
   return [wrap(x, r.gx), wrap(gamma, r.gGamma), wrap(beta, r.gBeta)];
 }
 
+/** batchNormApply, or batchNormApplySiLU with SiLU after it, on the batch's statistics. */
 function normalise(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   st: NormStatistics,
   eps: number,
+  op: "batchNormApply" | "batchNormApplySiLU" = "batchNormApply",
 ): Storage {
-  return x.backend.batchNormApply(
+  return x.backend[op](
     x.storage,
     st.mean.storage,
     st.variance.storage,
@@ -224,17 +226,8 @@ export function batchNormSiLU(
 ): Tensor {
   const perChannel = { gamma, beta, runningMean, runningVar };
   const st = statistics(x, perChannel, training, momentum, numBatchesTracked);
-  const backend = x.backend;
-  const out = backend.batchNormApplySiLU(
-    x.storage,
-    st.mean.storage,
-    st.variance.storage,
-    gamma.storage,
-    beta.storage,
-    eps,
-    st.s,
-  );
-  const y = Tensor.fromStorage(backend, out, x.shape);
+  const out = normalise(x, gamma, beta, st, eps, "batchNormApplySiLU");
+  const y = Tensor.fromStorage(x.backend, out, x.shape);
   return record(
     y,
     [x, gamma, beta],
